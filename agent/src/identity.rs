@@ -144,37 +144,88 @@ fn load_key_file(path: &str, keys: &KeySourceArgs) -> Result<FileSigner, Error> 
     Ok(FileSigner::new(key))
 }
 
-/// Rejects the flags whose signers this build does not have yet, loudly.
-pub fn reject_unsupported(keys: &KeySourceArgs) -> Result<(), Error> {
+/// Where the key lives, from the flags (spec 0.2, `GetSigner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource<'a> {
+    /// `--cert-selector` / no certificate and no key: an OS certificate store.
+    CertStore,
+    /// A `pkcs11:` URI as `--private-key`, or as `--certificate` with no key.
+    Pkcs11,
+    /// `--private-key handle:0x...`: a persistent TPM key.
+    TpmHandle(&'a str),
+    /// A key file: PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8, TSS2) or DER.
+    KeyFile(&'a str),
+    /// `--certificate` alone, not a certificate: a PKCS#12 bundle.
+    Pkcs12(&'a str),
+}
+
+/// Classifies the key source the way the original does.
+pub fn key_source(keys: &KeySourceArgs) -> Result<KeySource<'_>, Error> {
+    let cert = keys.certificate.as_deref().filter(|c| !c.is_empty());
+    let key = keys.private_key.as_deref().filter(|k| !k.is_empty());
     if keys.cert_selector.is_some()
         || keys.system_store_name.is_some()
         || keys.use_latest_expiring_certificate
     {
-        return Err(Error::NotSupported(
-            "OS certificate stores (--cert-selector, --system-store-name)".into(),
-        ));
+        return Ok(KeySource::CertStore);
     }
-    if keys.pkcs11_lib.is_some() || keys.reuse_pin {
-        return Err(Error::NotSupported(
-            "PKCS#11 (--pkcs11-lib, --reuse-pin)".into(),
-        ));
-    }
-    if keys.tpm_key_password.is_some() || keys.no_tpm_key_password {
-        return Err(Error::NotSupported(
-            "TPM 2.0 keys (--tpm-key-password, --no-tpm-key-password)".into(),
-        ));
-    }
-    for v in [&keys.certificate, &keys.private_key].into_iter().flatten() {
-        if v.starts_with("pkcs11:") {
-            return Err(Error::NotSupported("PKCS#11 URIs (pkcs11:)".into()));
+    Ok(match (cert, key) {
+        (None, None) => KeySource::CertStore,
+        (_, Some(k)) if k.starts_with("pkcs11:") => KeySource::Pkcs11,
+        (Some(c), None) if c.starts_with("pkcs11:") => KeySource::Pkcs11,
+        (_, Some(k)) if k.starts_with("handle:") => KeySource::TpmHandle(k),
+        (_, Some(k)) => KeySource::KeyFile(k),
+        (Some(c), None) => {
+            // A lone PEM/DER certificate is not an identity; anything else is
+            // read as PKCS#12, as the original does.
+            if read_leaf("--certificate", c).is_ok() {
+                return Err(Error::flag(
+                    "--private-key",
+                    "is required with a PEM or DER --certificate",
+                ));
+            }
+            KeySource::Pkcs12(c)
         }
-        if v.starts_with("handle:") {
-            return Err(Error::NotSupported(
-                "TPM 2.0 persistent handles (handle:)".into(),
-            ));
+    })
+}
+
+/// Rejects flags of signers that `source` does not use, and signers this
+/// build does not have, loudly (never silently ignored).
+pub fn reject_unsupported(keys: &KeySourceArgs) -> Result<(), Error> {
+    match key_source(keys)? {
+        KeySource::CertStore => Err(Error::NotSupported(
+            "OS certificate stores (--cert-selector, --system-store-name, or no --certificate/--private-key)".into(),
+        )),
+        KeySource::Pkcs11 => Err(Error::NotSupported("PKCS#11 URIs (pkcs11:)".into())),
+        KeySource::TpmHandle(_) => Err(Error::NotSupported("TPM 2.0 persistent handles (handle:)".into())),
+        KeySource::Pkcs12(_) => Err(Error::NotSupported("PKCS#12 bundles (--certificate without --private-key)".into())),
+        KeySource::KeyFile(_) => {
+            if keys.pkcs11_lib.is_some() || keys.reuse_pin {
+                return Err(Error::NotSupported("PKCS#11 (--pkcs11-lib, --reuse-pin)".into()));
+            }
+            if keys.tpm_key_password.is_some() || keys.no_tpm_key_password {
+                return Err(Error::NotSupported("TPM 2.0 keys (--tpm-key-password, --no-tpm-key-password)".into()));
+            }
+            Ok(())
         }
     }
-    Ok(())
+}
+
+/// Reads the `--intermediates` bundle.
+fn load_intermediates(intermediates: Option<&str>) -> Result<Vec<Vec<u8>>, Error> {
+    let Some(path) = intermediates.filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let data = read_file("--intermediates", path)?;
+    let chain = read_certificates("--intermediates", path, &data)?;
+    if chain.is_empty() {
+        return Err(Error::file(
+            "--intermediates",
+            path,
+            "no certificates found",
+        ));
+    }
+    Ok(chain)
 }
 
 impl Identity {
@@ -187,31 +238,24 @@ impl Identity {
         require_certificate: bool,
     ) -> Result<Identity, Error> {
         reject_unsupported(keys)?;
-        let (cert_path, key_path) = match (keys.certificate.as_deref(), keys.private_key.as_deref())
-        {
-            (None | Some(""), None | Some("")) => {
-                return Err(Error::flag(
-                    "--certificate",
-                    "--certificate and --private-key are required (OS certificate stores are not supported yet)",
-                ));
+        match key_source(keys)? {
+            KeySource::KeyFile(key_path) => {
+                Self::load_key_file(keys, key_path, intermediates, require_certificate)
             }
-            (Some(c), None | Some("")) if !c.is_empty() => {
-                // The original reads a lone --certificate as a PKCS#12 bundle.
-                let _ = read_leaf("--certificate", c).map_err(|_| {
-                    Error::NotSupported(
-                        "PKCS#12 bundles (--certificate without --private-key)".into(),
-                    )
-                })?;
-                return Err(Error::flag(
-                    "--private-key",
-                    "is required with a PEM or DER --certificate",
-                ));
-            }
-            (c, Some(k)) => (c.filter(|c| !c.is_empty()), k),
-            (_, None) => return Err(Error::flag("--private-key", "is required")),
-        };
+            // reject_unsupported() has refused the others.
+            other => Err(Error::NotSupported(format!("key source {other:?}"))),
+        }
+    }
+
+    /// A key file plus `--certificate` (PEM or DER) and `--intermediates`.
+    fn load_key_file(
+        keys: &KeySourceArgs,
+        key_path: &str,
+        intermediates: Option<&str>,
+        require_certificate: bool,
+    ) -> Result<Identity, Error> {
         let signer = load_key_file(key_path, keys)?;
-        let leaf = match cert_path {
+        let leaf = match keys.certificate.as_deref().filter(|c| !c.is_empty()) {
             Some(path) => {
                 let der = read_leaf("--certificate", path)?;
                 let cert = Certificate::from_der(&der)
@@ -231,31 +275,12 @@ impl Identity {
             }
             None => None,
         };
-        let chain = match intermediates.filter(|p| !p.is_empty()) {
-            Some(path) => {
-                let data = read_file("--intermediates", path)?;
-                let chain = read_certificates("--intermediates", path, &data)?;
-                if chain.is_empty() {
-                    return Err(Error::file(
-                        "--intermediates",
-                        path,
-                        "no certificates found",
-                    ));
-                }
-                chain
-            }
-            None => Vec::new(),
-        };
+        let chain = load_intermediates(intermediates)?;
         Ok(Identity {
             signer: Box::new(signer),
             leaf,
             chain,
         })
-    }
-
-    /// The leaf certificate's DER, when one was given.
-    pub fn leaf_der(&self) -> Option<&[u8]> {
-        self.leaf.as_deref()
     }
 
     /// The leaf certificate, parsed (cheap: it borrows the DER).

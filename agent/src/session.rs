@@ -102,11 +102,6 @@ impl SessionClient {
         })
     }
 
-    /// The role ARN (for `serve`'s role name).
-    pub fn role_arn(&self) -> &str {
-        &self.role_arn
-    }
-
     fn request(&self) -> SessionRequest<'_> {
         SessionRequest {
             role_arn: &self.role_arn,
