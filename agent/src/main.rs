@@ -9,6 +9,8 @@ mod cli;
 mod commands;
 mod error;
 mod identity;
+#[allow(dead_code)] // users (encrypted keys, PKCS#11 PINs, TPM passwords) land next
+mod prompt;
 mod session;
 mod signers;
 mod transport;
