@@ -163,6 +163,7 @@ pub const fn base64_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64ct::Encoding;
 
     #[test]
     fn base64_streams_in_chunks() {

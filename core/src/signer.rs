@@ -49,7 +49,7 @@ impl Digest {
     }
 
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Digest::Sha256 => 32,
             Digest::Sha384 => 48,
@@ -60,7 +60,7 @@ impl Digest {
     /// Hashes `message`.
     pub fn hash(self, message: &[u8]) -> DigestValue {
         let mut bytes = [0u8; 64];
-        let len = self.len();
+        let len = self.output_len();
         match self {
             Digest::Sha256 => bytes[..32].copy_from_slice(&sha2::Sha256::digest(message)),
             Digest::Sha384 => bytes[..48].copy_from_slice(&sha2::Sha384::digest(message)),

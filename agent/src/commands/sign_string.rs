@@ -22,7 +22,7 @@ pub fn run(args: &SignStringArgs) -> Result<(), Error> {
     let mut sig = vec![0u8; signer.max_signature_len()];
     let n = signer
         .sign(&message, digest, &mut sig)
-        .map_err(|e| Error::Sign(format!("unable to sign the digest: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("unable to sign the digest: {e}")))?;
     let sig = sig.get(..n).unwrap_or_default();
     let hex: String = sig.iter().map(|b| format!("{b:02x}")).collect();
     match args.format {
