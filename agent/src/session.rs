@@ -163,7 +163,7 @@ impl SessionClient {
                 ""
             }
         ));
-        let resp = self
+        let mut resp = self
             .transport
             .post(&url, &headers, signed.body.as_bytes())?;
         // Never log the body of a success: it holds the secret.
@@ -186,7 +186,10 @@ impl SessionClient {
                 message,
             });
         }
-        parse_response(&resp.body).map_err(|e| Error::Response(e.to_string()))
+        let parsed = parse_response(&resp.body).map_err(|e| Error::Response(e.to_string()));
+        // The body held the secrets; the parsed copy zeroizes itself.
+        zeroize::Zeroize::zeroize(&mut resp.body);
+        parsed
     }
 
     /// Fetches credentials, retrying network failures, 5xx and throttling
