@@ -3,6 +3,10 @@
 use rolesanywhere_core::output::write_json_str;
 use rolesanywhere_core::x509::{Certificate, KeyType};
 
+// Used by the PKCS#11 listing today, by the OS certificate stores next.
+#[cfg_attr(not(feature = "pkcs11"), allow(dead_code))]
+mod dn;
+
 use super::{VecSink, write_stdout};
 use crate::cli::ReadCertificateArgs;
 use crate::error::Error;
@@ -36,9 +40,13 @@ pub fn run(args: &ReadCertificateArgs) -> Result<(), Error> {
                 "is required (OS certificate stores are not supported yet)",
             )
         })?;
-    if path.starts_with("pkcs11:") || args.pkcs11_lib.is_some() {
-        return Err(Error::NotSupported(
-            "PKCS#11 (pkcs11: URIs, --pkcs11-lib)".into(),
+    if path.starts_with("pkcs11:") {
+        return pkcs11_listing(path, args);
+    }
+    if args.pkcs11_lib.is_some() {
+        return Err(Error::flag(
+            "--pkcs11-lib",
+            "only applies to a pkcs11: --certificate",
         ));
     }
     let data = read_file("--certificate", path)?;
@@ -64,6 +72,60 @@ pub fn run(args: &ReadCertificateArgs) -> Result<(), Error> {
     }
     out.0.extend_from_slice(b"]}");
     write_stdout(&out.0)
+}
+
+/// `--certificate pkcs11:...`: the certificates the URI matches, listed
+/// in the original's text format, each with a URI naming it on its token.
+#[cfg(feature = "pkcs11")]
+fn pkcs11_listing(uri: &str, args: &ReadCertificateArgs) -> Result<(), Error> {
+    let found = crate::signers::pkcs11::list(uri, args.pkcs11_lib.as_deref(), args.debug)?;
+    let items: Vec<(&[u8], Option<&str>)> = found
+        .iter()
+        .map(|c| (c.der.as_slice(), Some(c.uri.as_str())))
+        .collect();
+    write_stdout(identity_listing(&items).as_bytes())
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn pkcs11_listing(_uri: &str, _args: &ReadCertificateArgs) -> Result<(), Error> {
+    Err(Error::NotSupported(
+        "PKCS#11 URIs (pkcs11:) in this build (feature pkcs11)".into(),
+    ))
+}
+
+/// The original's text listing of identities (spec 5.3): `No matching
+/// identities`, or `Matching identities` and one record per certificate
+/// (SHA-1 fingerprint, subject, issuer, serial in hex, the URI if any),
+/// each ending with a blank line.
+#[cfg_attr(not(feature = "pkcs11"), allow(dead_code))]
+pub fn identity_listing(items: &[(&[u8], Option<&str>)]) -> String {
+    use sha1::Digest as _;
+    use std::fmt::Write as _;
+    if items.is_empty() {
+        return "No matching identities\n".to_owned();
+    }
+    let mut out = String::from("Matching identities\n");
+    for (i, (der, uri)) in items.iter().enumerate() {
+        let fingerprint: String = sha1::Sha1::digest(der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let cert = Certificate::from_der(der).ok();
+        let name = |n: Option<&[u8]>| n.and_then(dn::format).unwrap_or_default();
+        let _ = writeln!(out, "{}) Hex Fingerprint: {fingerprint}", i + 1);
+        let _ = writeln!(out, "Subject: {}", name(cert.map(|c| c.subject_der())));
+        let _ = writeln!(out, "Issuer: {}", name(cert.map(|c| c.issuer_der())));
+        let _ = writeln!(
+            out,
+            "Serial Number: {}",
+            cert.map(|c| c.serial_hex()).unwrap_or_default()
+        );
+        if let Some(uri) = uri {
+            let _ = writeln!(out, "URI: {uri}");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn base64(der: &[u8]) -> String {
