@@ -1,9 +1,14 @@
-//! Private keys from files: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`)
-//! and, with `alloc`, PKCS#1 (`RSA PRIVATE KEY`); and the software signer
-//! that uses them.
+//! Private keys from files: PKCS#8 (`PRIVATE KEY`, RSA, EC and ML-DSA), SEC1
+//! (`EC PRIVATE KEY`), with `alloc` PKCS#1 (`RSA PRIVATE KEY`), with
+//! `pkcs8-encrypted` encrypted PKCS#8 ([`encrypted`]); and the software
+//! signer that uses them.
 //!
 //! Key material is zeroized on drop: the RustCrypto key types do it
-//! themselves, and every intermediate DER buffer is wrapped in `Zeroizing`.
+//! themselves, the ML-DSA seed is `Zeroizing` ([`mldsa`]), and every
+//! intermediate DER buffer is wrapped in `Zeroizing`.
+
+pub mod encrypted;
+pub mod mldsa;
 
 use core::fmt;
 
@@ -12,6 +17,8 @@ use pkcs8::PrivateKeyInfoRef;
 use signature::hazmat::PrehashSigner;
 use zeroize::Zeroizing;
 
+use self::encrypted::EncryptedKeyError;
+use self::mldsa::{MlDsaKey, MlDsaKeyError, MlDsaVariant};
 use crate::pem::{self, PemError};
 use crate::signer::{Digest, Signer};
 use crate::x509::{Certificate, KeyType, oid};
@@ -25,13 +32,18 @@ pub enum KeyError {
     Pem(PemError),
     /// The DER inside is not a key of the format its label says.
     Malformed(KeyFormat),
-    /// The key algorithm is not RSA, P-256 or P-384.
+    /// The key algorithm is not RSA, P-256, P-384 or ML-DSA.
     UnsupportedAlgorithm,
     /// The EC key is on a curve other than P-256 or P-384.
     UnsupportedCurve,
     /// The key is encrypted (`ENCRYPTED PRIVATE KEY`) and this build or call
     /// has no way to decrypt it.
     Encrypted,
+    /// The encrypted key could not be decrypted (wrong password, hostile
+    /// or unsupported parameters, damaged data).
+    Decrypt(EncryptedKeyError),
+    /// The ML-DSA key encoding is unusable.
+    MlDsa(MlDsaKeyError),
     /// RSA keys need the `alloc` feature.
     RsaNeedsAlloc,
     /// The signature buffer is too small.
@@ -70,11 +82,13 @@ impl fmt::Display for KeyError {
             ),
             KeyError::Pem(e) => write!(f, "{e}"),
             KeyError::Malformed(fmt) => write!(f, "unable to parse private key: malformed {} DER", fmt.label()),
-            KeyError::UnsupportedAlgorithm => {
-                f.write_str("unsupported private key algorithm (supported: RSA, EC P-256, EC P-384)")
-            }
+            KeyError::UnsupportedAlgorithm => f.write_str(
+                "unsupported private key algorithm (supported: RSA, EC P-256, EC P-384, ML-DSA-44/65/87)",
+            ),
             KeyError::UnsupportedCurve => f.write_str("unsupported EC curve (supported: P-256, P-384)"),
             KeyError::Encrypted => f.write_str("the private key is encrypted and cannot be decrypted here"),
+            KeyError::Decrypt(e) => write!(f, "{e}"),
+            KeyError::MlDsa(e) => write!(f, "{e}"),
             KeyError::RsaNeedsAlloc => f.write_str("RSA keys need the `alloc` feature of rolesanywhere-core"),
             KeyError::BufferTooSmall => f.write_str("signature buffer too small"),
             KeyError::SignFailed => f.write_str("signing failed"),
@@ -90,6 +104,18 @@ impl From<PemError> for KeyError {
     }
 }
 
+impl From<EncryptedKeyError> for KeyError {
+    fn from(e: EncryptedKeyError) -> Self {
+        KeyError::Decrypt(e)
+    }
+}
+
+impl From<MlDsaKeyError> for KeyError {
+    fn from(e: MlDsaKeyError) -> Self {
+        KeyError::MlDsa(e)
+    }
+}
+
 /// A private key held in memory: the software signer.
 pub enum PrivateKey {
     /// RSA (boxed: the key is large).
@@ -99,6 +125,8 @@ pub enum PrivateKey {
     P256(p256::ecdsa::SigningKey),
     /// ECDSA P-384.
     P384(p384::ecdsa::SigningKey),
+    /// ML-DSA-44/65/87 (FIPS 204), kept as its seed.
+    MlDsa(MlDsaKey),
 }
 
 impl fmt::Debug for PrivateKey {
@@ -118,7 +146,8 @@ pub const KEY_LABELS: [&str; 4] = [
 
 impl PrivateKey {
     /// Reads the first private key block of a PEM file (other blocks, such as
-    /// certificates in a combined file, are skipped).
+    /// certificates in a combined file, are skipped). An `ENCRYPTED PRIVATE
+    /// KEY` gives [`KeyError::Encrypted`]: see [`PrivateKey::from_pem_with_password`].
     pub fn from_pem(data: &[u8]) -> Result<Self, KeyError> {
         let block = pem::blocks(data)
             .find(|b| KEY_LABELS.contains(&b.label))
@@ -141,6 +170,40 @@ impl PrivateKey {
             let der = block.decode(&mut buf[..])?;
             Self::from_der(format, der)
         }
+    }
+
+    /// Reads the first private key block of a PEM file, decrypting an
+    /// `ENCRYPTED PRIVATE KEY` with `password` (unencrypted blocks ignore it).
+    #[cfg(feature = "pkcs8-encrypted")]
+    pub fn from_pem_with_password(
+        data: &[u8],
+        password: &[u8],
+        limits: &encrypted::KdfLimits,
+    ) -> Result<Self, KeyError> {
+        let block = pem::blocks(data)
+            .find(|b| KEY_LABELS.contains(&b.label))
+            .ok_or(KeyError::NoKey)?;
+        if block.label != "ENCRYPTED PRIVATE KEY" {
+            return Self::from_pem(data);
+        }
+        let der = block.decode_to_vec()?;
+        Self::from_encrypted_der(&der, password, limits)
+    }
+
+    /// Decrypts an `EncryptedPrivateKeyInfo` (DER) and parses the key inside.
+    ///
+    /// # Errors
+    /// [`KeyError::Decrypt`] for everything about the encryption
+    /// ([`EncryptedKeyError::WrongPassword`] for a wrong password), else the
+    /// errors of [`PrivateKey::from_pkcs8_der`].
+    #[cfg(feature = "pkcs8-encrypted")]
+    pub fn from_encrypted_der(
+        der: &[u8],
+        password: &[u8],
+        limits: &encrypted::KdfLimits,
+    ) -> Result<Self, KeyError> {
+        let plain = encrypted::decrypt_pkcs8(der, password, limits)?;
+        Self::from_pkcs8_der(&plain)
     }
 
     /// Parses DER in the given format.
@@ -188,7 +251,14 @@ impl PrivateKey {
             }
             #[cfg(not(feature = "alloc"))]
             oid::RSA => Err(KeyError::RsaNeedsAlloc),
-            _ => Err(KeyError::UnsupportedAlgorithm),
+            other => match MlDsaVariant::from_oid(other) {
+                // ML-DSA AlgorithmIdentifiers have absent parameters.
+                Some(variant) if info.algorithm.parameters.is_none() => Ok(PrivateKey::MlDsa(
+                    MlDsaKey::from_private_key_field(variant, info.private_key.as_bytes())?,
+                )),
+                Some(_) => Err(KeyError::Malformed(KeyFormat::Pkcs8)),
+                None => Err(KeyError::UnsupportedAlgorithm),
+            },
         }
     }
 
@@ -235,6 +305,7 @@ impl Signer for PrivateKey {
             PrivateKey::Rsa(_) => KeyType::Rsa,
             PrivateKey::P256(_) => KeyType::P256,
             PrivateKey::P384(_) => KeyType::P384,
+            PrivateKey::MlDsa(k) => k.variant().key_type(),
         }
     }
 
@@ -244,10 +315,15 @@ impl Signer for PrivateKey {
             PrivateKey::Rsa(k) => rsa::traits::PublicKeyParts::size(k.as_ref()),
             PrivateKey::P256(_) => 72,
             PrivateKey::P384(_) => 104,
+            PrivateKey::MlDsa(k) => k.variant().signature_len(),
         }
     }
 
     fn sign(&self, message: &[u8], digest: Digest, out: &mut [u8]) -> Result<usize, KeyError> {
+        // ML-DSA signs the message itself ("pure" ML-DSA): no digest.
+        if let PrivateKey::MlDsa(k) = self {
+            return k.sign(message, out);
+        }
         let hash = digest.hash(message);
         match self {
             #[cfg(feature = "alloc")]
@@ -275,6 +351,7 @@ impl Signer for PrivateKey {
                     .map_err(|_| KeyError::SignFailed)?;
                 put(out, sig.to_der().as_bytes())
             }
+            PrivateKey::MlDsa(k) => k.sign(message, out),
         }
     }
 
@@ -290,6 +367,9 @@ impl Signer for PrivateKey {
                 .is_ok_and(|pk| &pk == k.verifying_key()),
             PrivateKey::P384(k) => p384::ecdsa::VerifyingKey::from_sec1_bytes(theirs)
                 .is_ok_and(|pk| &pk == k.verifying_key()),
+            PrivateKey::MlDsa(k) => {
+                cert.key_type() == Some(k.variant().key_type()) && k.public_key_matches(theirs)
+            }
         })
     }
 
@@ -303,6 +383,9 @@ impl Signer for PrivateKey {
             }
             PrivateKey::P256(k) => put(out, k.verifying_key().to_sec1_point(false).as_bytes()).ok(),
             PrivateKey::P384(k) => put(out, k.verifying_key().to_sec1_point(false).as_bytes()).ok(),
+            // The original hashes no public key into sign-string's message
+            // for ML-DSA (its `Public()` is neither RSA nor EC): nor do we.
+            PrivateKey::MlDsa(_) => None,
         }
     }
 }
