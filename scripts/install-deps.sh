@@ -16,6 +16,8 @@ packages=(
   # ARM cross builds and running them
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
   qemu-user-static musl-tools
+  # the bare-metal example (hosts/embedded) runs in an emulated Cortex-M4
+  qemu-system-arm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -8,12 +8,15 @@
 mod cli;
 mod commands;
 mod error;
+mod ffi;
 mod identity;
-#[allow(dead_code)] // users (encrypted keys, PKCS#11 PINs, TPM passwords) land next
 mod prompt;
+mod refresh;
+mod serve;
 mod session;
 mod signers;
 mod transport;
+mod update;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -31,8 +34,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::CredentialProcess(args) => commands::credential_process::run(&args),
         Command::SignString(args) => commands::sign_string::run(&args),
         Command::ReadCertificateData(args) => commands::read_certificate::run(&args),
-        Command::Serve(_) => Err(Error::NotSupported("the serve command".into())),
-        Command::Update(_) => Err(Error::NotSupported("the update command".into())),
+        Command::Serve(args) => serve::run(&args),
+        Command::Update(args) => update::run(&args),
         Command::Version => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{VERSION}")

@@ -48,7 +48,9 @@ pub enum Attempt<T> {
 /// terminal too, followed by a newline after the input.
 pub fn read_secret(prompt: &str) -> Result<Zeroizing<String>, PromptError> {
     // rpassword opens /dev/tty itself; failing to open it means no terminal.
-    rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|_| PromptError::NoTerminal)
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|_| PromptError::NoTerminal)
 }
 
 /// Asks for a secret up to [`MAX_TRIES`] times: `first` the first time,

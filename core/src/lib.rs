@@ -9,6 +9,11 @@
 //! [`x509`] and [`key`] turn files into a [`signer::Signer`] and a leaf
 //! certificate, [`session`] builds the signed request (through [`sigv4`]) and
 //! parses the answer, and [`output`] formats what the AWS SDKs read.
+//!
+//! Key files beyond plain PKCS#8/PKCS#1/SEC1 (RSA, EC, ML-DSA) sit behind
+//! features that need a heap: `pkcs8-encrypted` (`ENCRYPTED PRIVATE KEY`,
+//! [`key::encrypted`]) and `pkcs12` (PKCS#12 bundles, `pkcs12`). Their
+//! key-derivation caps are a parameter ([`key::encrypted::KdfLimits`]).
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -22,10 +27,14 @@ pub mod arn;
 pub mod key;
 pub mod output;
 pub mod pem;
+pub mod pkcs11_uri;
+#[cfg(feature = "pkcs12")]
+pub mod pkcs12;
 pub mod session;
 pub mod signer;
 pub mod sigv4;
 pub mod time;
+pub mod tss2;
 pub mod x509;
 
 mod buf;

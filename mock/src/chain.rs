@@ -13,6 +13,9 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const ML_DSA_44: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.17");
+const ML_DSA_65: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.18");
+const ML_DSA_87: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.19");
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
@@ -31,6 +34,12 @@ pub(crate) enum KeyKind {
     P256,
     /// ECDSA on P-384.
     P384,
+    /// ML-DSA-44 (FIPS 204).
+    MlDsa44,
+    /// ML-DSA-65 (FIPS 204).
+    MlDsa65,
+    /// ML-DSA-87 (FIPS 204).
+    MlDsa87,
 }
 
 impl KeyKind {
@@ -39,6 +48,7 @@ impl KeyKind {
         match self {
             Self::Rsa => "AWS4-X509-RSA-SHA256",
             Self::P256 | Self::P384 => "AWS4-X509-ECDSA-SHA256",
+            Self::MlDsa44 | Self::MlDsa65 | Self::MlDsa87 => "AWS4-X509-MLDSA",
         }
     }
 }
@@ -75,6 +85,16 @@ impl Cert {
         let alg = &self.spki().algorithm;
         if alg.oid == RSA_ENCRYPTION {
             return Some(KeyKind::Rsa);
+        }
+        // ML-DSA AlgorithmIdentifiers carry no parameters.
+        let ml_dsa = match alg.oid {
+            ML_DSA_44 => Some(KeyKind::MlDsa44),
+            ML_DSA_65 => Some(KeyKind::MlDsa65),
+            ML_DSA_87 => Some(KeyKind::MlDsa87),
+            _ => None,
+        };
+        if ml_dsa.is_some() {
+            return ml_dsa.filter(|_| alg.parameters.is_none());
         }
         if alg.oid != EC_PUBLIC_KEY {
             return None;
@@ -113,7 +133,8 @@ impl Cert {
     }
 
     /// Verifies a SigV4-X509 signature over `string_to_sign` with this certificate's key:
-    /// RSA PKCS#1 v1.5 with SHA-256, or a DER ECDSA signature over SHA-256 (for every curve).
+    /// RSA PKCS#1 v1.5 with SHA-256, a DER ECDSA signature over SHA-256 (for every curve),
+    /// or pure ML-DSA over the string itself with an empty context.
     pub(crate) fn verify_sigv4(&self, string_to_sign: &[u8], signature: &[u8]) -> bool {
         let Some(kind) = self.key_kind() else {
             return false;
@@ -123,6 +144,15 @@ impl Cert {
             KeyKind::Rsa => verify_rsa::<Sha256>(self.spki(), string_to_sign, signature),
             KeyKind::P256 => verify_p256(self.spki(), &digest, signature),
             KeyKind::P384 => verify_p384(self.spki(), &digest, signature),
+            KeyKind::MlDsa44 => {
+                verify_ml_dsa::<ml_dsa::MlDsa44>(self.spki(), string_to_sign, signature)
+            }
+            KeyKind::MlDsa65 => {
+                verify_ml_dsa::<ml_dsa::MlDsa65>(self.spki(), string_to_sign, signature)
+            }
+            KeyKind::MlDsa87 => {
+                verify_ml_dsa::<ml_dsa::MlDsa87>(self.spki(), string_to_sign, signature)
+            }
         }
     }
 
@@ -244,6 +274,25 @@ where
     rsa::pkcs1v15::VerifyingKey::<D>::new(key)
         .verify(msg, &sig)
         .is_ok()
+}
+
+/// Pure ML-DSA (FIPS 204 Algorithm 3) with an empty context, as AWS4-X509-MLDSA signs.
+fn verify_ml_dsa<P: ml_dsa::MlDsaParams>(
+    spki: &SubjectPublicKeyInfoOwned,
+    msg: &[u8],
+    sig: &[u8],
+) -> bool {
+    let Some(encoded) = spki
+        .subject_public_key
+        .as_bytes()
+        .and_then(|b| ml_dsa::EncodedVerifyingKey::<P>::try_from(b).ok())
+    else {
+        return false;
+    };
+    let Ok(sig) = ml_dsa::Signature::<P>::try_from(sig) else {
+        return false;
+    };
+    ml_dsa::VerifyingKey::<P>::decode(&encoded).verify_with_context(msg, &[], &sig)
 }
 
 fn ec_point(spki: &SubjectPublicKeyInfoOwned) -> Option<&[u8]> {

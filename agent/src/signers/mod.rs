@@ -2,6 +2,11 @@
 //! commands can hold without knowing where the key lives.
 
 pub mod file;
+pub mod password;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
+#[cfg(all(target_os = "linux", feature = "tpm"))]
+pub mod tpm;
 
 use std::fmt;
 
