@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# footprint.sh [--runs N] [--signing]: what the shipped binary costs.
+# footprint.sh [--runs N] [--signing] [--helper FILE]: what the shipped binary costs.
 #
 # 1. Size of the stripped release binary per target: the host's, and the
 #    cross builds of scripts/ci.d/40-cross.sh when they exist (run that step,
@@ -10,6 +10,8 @@
 #    of N runs (default 21), process start and the mock's work included.
 # 3. With --signing: the criterion signing bench next to `openssl speed` on
 #    this machine, and their ratio.
+# --helper FILE measures another host build of aws_signing_helper in step 2
+# (e.g. one built with other features) instead of target/release's.
 # Budgets: stripped aarch64 binary with every signer <= 3 MiB; peak RSS of
 # one credential-process <= 6 MiB. Exit status 1 if the host RSS is over
 # budget or the aarch64 binary exists and is.
@@ -18,11 +20,13 @@ cd "$(dirname "$0")/.."
 
 runs=21
 signing=no
+helper=target/release/aws_signing_helper
 while [ $# -gt 0 ]; do
   case "$1" in
   --runs) runs=$2; shift 2 ;;
   --signing) signing=yes; shift ;;
-  *) echo "usage: $0 [--runs N] [--signing]" >&2; exit 2 ;;
+  --helper) helper=$2; shift 2 ;;
+  *) echo "usage: $0 [--runs N] [--signing] [--helper FILE]" >&2; exit 2 ;;
   esac
 done
 if [ ! -x /usr/bin/time ]; then
@@ -37,16 +41,15 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 
 cargo build --quiet --release -p rolesanywhere-agent --bin aws_signing_helper
 cargo build --quiet --release -p rolesanywhere-mock --bin mock-rolesanywhere
-helper=target/release/aws_signing_helper
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "== stripped release binary (profile: $(sed -n '/^\[profile.release\]/,/^$/p' Cargo.toml | grep -v '^\[' | tr '\n' ' '))"
+profile=$(sed -n '/^\[profile.release\]/,/^$/p' Cargo.toml | grep -E '^[a-z-]+ =' | paste -sd, - | sed 's/,/, /g')
+echo "== stripped release binary ([profile.release] $profile)"
 printf '%-34s %10s %8s  %s\n' target bytes MiB features
 for t in "$host" aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl; do
   f=target/$t/release/aws_signing_helper
-  [ "$t" = "$host" ] && f=$helper
   case "$t" in
   *-musl) features="tls (static: no TPM, no PKCS#11)" ;;
   *) features="default (tls, pkcs11, tpm)" ;;
@@ -103,7 +106,7 @@ args() { # key, url
 }
 
 echo
-echo "== credential-process on $host, median of $runs runs (mock endpoint on 127.0.0.1, same machine)"
+echo "== credential-process on $host ($helper), median of $runs runs (mock endpoint on 127.0.0.1, same machine)"
 printf '%-22s %14s %16s\n' "key, transport" "wall time ms" "peak RSS KiB"
 for key in p256 rsa2048; do
   for transport in http https; do
