@@ -2,7 +2,7 @@
 # FUZZ_SECONDS (default 15) from seeds made here out of the test fixtures.
 # A longer run is described in fuzz/README.md.
 set -euo pipefail
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 if [ ! -x .ci/tools/bin/cargo-fuzz ]; then
   cargo install --locked --root "$PWD/.ci/tools" cargo-fuzz --version 0.13.2
