@@ -12,8 +12,8 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "demo: cargo not found; install Rust 1.89 or newer first" >&2; exit 1; }
 
-cargo build --quiet --release -p rolesanywhere-agent -p rolesanywhere-mock
-bin=target/release
+cargo build --quiet -p rolesanywhere-agent -p rolesanywhere-mock
+bin=target/debug
 fixtures=target/demo/fixtures
 bash scripts/make-fixtures.sh "$fixtures" >/dev/null
 
