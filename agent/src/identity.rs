@@ -250,8 +250,8 @@ pub fn key_source(keys: &KeySourceArgs) -> Result<KeySource<'_>, Error> {
 
 /// Rejects flags of signers that `source` does not use, and signers this
 /// build does not have, loudly (never silently ignored).
-pub fn reject_unsupported(keys: &KeySourceArgs) -> Result<(), Error> {
-    match key_source(keys)? {
+fn reject_unsupported(keys: &KeySourceArgs, source: KeySource<'_>) -> Result<(), Error> {
+    match source {
         KeySource::CertStore => Err(Error::NotSupported(
             "OS certificate stores (--cert-selector, --system-store-name, or no --certificate/--private-key)".into(),
         )),
@@ -383,17 +383,26 @@ fn load_intermediates(intermediates: Option<&str>) -> Result<Vec<Vec<u8>>, Error
     Ok(chain)
 }
 
+/// Classifies the key source and refuses flags and signers that do not fit
+/// it, once: callers pass the result to [`Identity::load`], so start-up reads
+/// the key and certificate files to classify them only one time.
+pub fn checked_key_source(keys: &KeySourceArgs) -> Result<KeySource<'_>, Error> {
+    let source = key_source(keys)?;
+    reject_unsupported(keys, source)?;
+    Ok(source)
+}
+
 impl Identity {
-    /// Loads the signer and certificates named by the flags. With
-    /// `require_certificate`, a missing certificate is an error (every
-    /// command but `sign-string` needs one).
+    /// Loads the signer and certificates named by the flags, from the source
+    /// [`checked_key_source`] returned. With `require_certificate`, a missing
+    /// certificate is an error (every command but `sign-string` needs one).
     pub fn load(
         keys: &KeySourceArgs,
+        source: KeySource<'_>,
         intermediates: Option<&str>,
         require_certificate: bool,
     ) -> Result<Identity, Error> {
-        reject_unsupported(keys)?;
-        match key_source(keys)? {
+        match source {
             KeySource::KeyFile(key_path) => {
                 Self::load_key_file(keys, key_path, intermediates, require_certificate)
             }
@@ -412,7 +421,7 @@ impl Identity {
             #[cfg(feature = "pkcs11")]
             KeySource::Pkcs11 => Self::load_pkcs11(keys, intermediates, require_certificate),
             KeySource::Pkcs12(path) => load_pkcs12(keys, path, intermediates),
-            // reject_unsupported() has refused the others.
+            // checked_key_source() has refused the others.
             other => Err(Error::NotSupported(format!("key source {other:?}"))),
         }
     }

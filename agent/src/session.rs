@@ -44,7 +44,8 @@ pub fn now() -> UnixTime {
 impl SessionClient {
     /// Validates the flags, loads the identity and prepares the transport.
     pub fn from_args(args: &CredentialArgs) -> Result<Self, Error> {
-        crate::identity::reject_unsupported(&args.keys)?;
+        // Key-source errors come first, before the ARNs are looked at.
+        let source = crate::identity::checked_key_source(&args.keys)?;
         let duration_seconds = u32::try_from(args.session_duration)
             .ok()
             .filter(|d| (900..=43_200).contains(d))
@@ -83,7 +84,7 @@ impl SessionClient {
             .filter(|r| !r.is_empty())
             .unwrap_or(trust_anchor.region);
         let endpoint = resolve_endpoint(region, args.endpoint.as_deref())?;
-        let identity = Identity::load(&args.keys, args.intermediates.as_deref(), true)?;
+        let identity = Identity::load(&args.keys, source, args.intermediates.as_deref(), true)?;
         let transport = Transport::new(&TransportOptions {
             no_verify_ssl: args.no_verify_ssl,
             with_proxy: args.with_proxy,

@@ -9,7 +9,8 @@ use crate::identity::Identity;
 
 /// Runs the command.
 pub fn run(args: &SignStringArgs) -> Result<(), Error> {
-    let identity = Identity::load(&args.keys, None, false)?;
+    let source = crate::identity::checked_key_source(&args.keys)?;
+    let identity = Identity::load(&args.keys, source, None, false)?;
     let signer = &*identity.signer;
     let mut pk = vec![0u8; 2048];
     let pk_len = signer.encoded_public_key(&mut pk);
