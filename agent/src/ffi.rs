@@ -10,22 +10,7 @@
 //!   most tokens (SoftHSM2 answers `CKR_FUNCTION_NOT_SUPPORTED`). So we look
 //!   up `C_Sign` in the module's function list and call it on cryptoki's
 //!   session handle.
-//! - libtss2's logging switch: the `TSS2_LOG` environment variable, which
-//!   only `std::env::set_var` (unsafe since edition 2024) can set.
 #![allow(unsafe_code)]
-
-/// Sets an environment variable for this process. Only for start-up code
-/// that runs before the agent starts any thread.
-#[cfg(all(target_os = "linux", feature = "tpm"))]
-pub fn set_env_before_threads(key: &str, value: &str) {
-    // SAFETY: `set_var` is unsafe because another thread may read or write
-    // the environment at the same time. Callers run while the command loads
-    // its identity, before `serve`/`update` start any thread; no other
-    // thread of the agent touches the environment then.
-    unsafe {
-        std::env::set_var(key, value);
-    }
-}
 
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::RawSign;

@@ -34,6 +34,8 @@ pub mod session;
 pub mod signer;
 pub mod sigv4;
 pub mod time;
+#[cfg(feature = "tpm")]
+pub mod tpm;
 pub mod tss2;
 pub mod x509;
 

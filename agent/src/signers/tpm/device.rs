@@ -3,19 +3,47 @@
 //! resource manager), then `/dev/tpm0` (spec 2.3).
 
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 
-use tss_esapi::tcti_ldr::{DeviceConfig, TctiNameConf};
+/// The simulator protocols: both frame commands the same way on the command
+/// port (`TPM_SEND_COMMAND`); `mssim` also has a platform port we never need
+/// (the simulator must already be powered on and started up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimKind {
+    /// swtpm's TCP or Unix-socket server.
+    Swtpm,
+    /// The Microsoft/IBM reference simulator.
+    Mssim,
+}
 
-/// The TCTI names tss-esapi can open.
-const TCTI_NAMES: [&str; 4] = ["device", "swtpm", "mssim", "tabrmd"];
+/// How to reach the TPM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tcti {
+    /// A character device: `/dev/tpmrm0`, `/dev/tpm0`.
+    Device(PathBuf),
+    /// A simulator on TCP.
+    Tcp {
+        /// The protocol.
+        kind: SimKind,
+        /// Host name or address.
+        host: String,
+        /// Command port.
+        port: u16,
+    },
+    /// A simulator on a Unix socket (`swtpm:path=...`).
+    Unix {
+        /// The protocol.
+        kind: SimKind,
+        /// The socket.
+        path: PathBuf,
+    },
+}
 
 /// A TPM to open, and how to name it in errors.
 #[derive(Clone, Debug)]
 pub struct Device {
-    /// What libtss2 opens.
-    pub tcti: TctiNameConf,
+    /// How to reach it.
+    pub tcti: Tcti,
     /// The device path or TCTI string, for messages.
     pub name: String,
 }
@@ -41,29 +69,65 @@ impl DeviceEnv {
     }
 }
 
-/// Parses a TCTI string (`swtpm:host=127.0.0.1,port=2321`, `device:/dev/tpmrm0`, ...).
-fn parse_tcti(source: &str, value: &str) -> Result<TctiNameConf, String> {
-    let name = value.split(':').next().unwrap_or_default();
-    if !TCTI_NAMES.contains(&name) {
-        return Err(format!(
-            "{source} {value:?}: unknown TCTI {name:?} (this build opens device:, swtpm:, mssim: and tabrmd:)"
-        ));
+/// The TCTI names this build opens.
+const TCTI_NAMES: [&str; 3] = ["device", "swtpm", "mssim"];
+
+/// The simulators' default command port.
+const DEFAULT_PORT: u16 = 2321;
+
+/// Parses a TCTI string as tpm2-tss does: `name[:conf]`, where `conf` is
+/// a path for `device` and `key=value` pairs (`host`, `port`, `path`) for
+/// the simulators.
+fn parse_tcti(source: &str, value: &str) -> Result<Tcti, String> {
+    let (name, conf) = value.split_once(':').unwrap_or((value, ""));
+    let bad = |why: String| format!("{source} {value:?}: invalid TCTI string: {why}");
+    match name {
+        "device" => Ok(Tcti::Device(PathBuf::from(if conf.is_empty() {
+            "/dev/tpm0"
+        } else {
+            conf
+        }))),
+        "swtpm" | "mssim" => {
+            let kind = if name == "swtpm" {
+                SimKind::Swtpm
+            } else {
+                SimKind::Mssim
+            };
+            let (mut host, mut port, mut path) = ("localhost".to_owned(), DEFAULT_PORT, None);
+            for pair in conf.split(',').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("host", h)) if !h.is_empty() => host = h.to_owned(),
+                    Some(("port", p)) => {
+                        port = p
+                            .parse()
+                            .map_err(|_| bad(format!("port {p:?} is not a port number")))?;
+                    }
+                    Some(("path", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
+                    _ => {
+                        return Err(bad(format!(
+                            "unknown option {pair:?} (host=, port=, path=)"
+                        )));
+                    }
+                }
+            }
+            Ok(match path {
+                Some(path) => Tcti::Unix { kind, path },
+                None => Tcti::Tcp { kind, host, port },
+            })
+        }
+        "tabrmd" => Err(format!(
+            "{source} {value:?}: the tabrmd resource manager is not supported; use the kernel's, /dev/tpmrm0"
+        )),
+        _ => Err(format!(
+            "{source} {value:?}: unknown TCTI {name:?} (this build opens device:, swtpm: and mssim:)"
+        )),
     }
-    // tss-esapi reads host= and port= only and would silently ignore a Unix
-    // socket path, connecting to localhost:2321 instead.
-    if matches!(name, "swtpm" | "mssim") && value.contains("path=") {
-        return Err(format!(
-            "{source} {value:?}: Unix-socket simulators are not supported; run swtpm with --server type=tcp and use host=,port="
-        ));
-    }
-    TctiNameConf::from_str(value)
-        .map_err(|e| format!("{source} {value:?}: invalid TCTI string: {e}"))
 }
 
-/// A device node as a TCTI.
+/// A device node.
 fn device(path: &str) -> Device {
     Device {
-        tcti: TctiNameConf::Device(DeviceConfig::from_str(path).unwrap_or_default()),
+        tcti: Tcti::Device(PathBuf::from(path)),
         name: path.to_owned(),
     }
 }
@@ -74,7 +138,8 @@ pub fn select(env: &DeviceEnv) -> Result<Device, String> {
         // Not in the original, but harmless: a TCTI string here too.
         if TCTI_NAMES
             .iter()
-            .any(|n| path.starts_with(&format!("{n}:")))
+            .chain(&["tabrmd"])
+            .any(|n| path.starts_with(&format!("{n}:")) || path == n)
         {
             return Ok(Device {
                 tcti: parse_tcti("TPM_DEVICE", path)?,
@@ -87,8 +152,10 @@ pub fn select(env: &DeviceEnv) -> Result<Device, String> {
             return Ok(device(path));
         }
         if kind.is_socket() {
+            // The original sends raw TPM commands on a socket; swtpm frames
+            // them. Say which is meant rather than guess.
             return Err(format!(
-                "TPM_DEVICE {path} is a Unix socket: raw swtpm sockets are not supported; run swtpm with --server type=tcp and set TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=PORT"
+                "TPM_DEVICE {path} is a Unix socket; for swtpm set TPM2TOOLS_TCTI=swtpm:path={path}"
             ));
         }
         use std::os::unix::fs::PermissionsExt;
@@ -130,18 +197,41 @@ mod tests {
     fn tpm_device_wins_over_the_tcti_variable() {
         let d = select(&env(Some("/dev/null"), Some("swtpm:port=1"))).unwrap();
         assert_eq!(d.name, "/dev/null");
-        assert!(matches!(d.tcti, TctiNameConf::Device(_)));
+        assert_eq!(d.tcti, Tcti::Device("/dev/null".into()));
     }
 
     #[test]
-    fn tcti_strings_are_parsed() {
+    fn tcti_strings_are_parsed_as_tpm2_tss_does() {
         let d = select(&env(None, Some("swtpm:host=127.0.0.1,port=2999"))).unwrap();
         assert_eq!(
             d.tcti,
-            TctiNameConf::from_str("swtpm:host=127.0.0.1,port=2999").unwrap()
+            Tcti::Tcp {
+                kind: SimKind::Swtpm,
+                host: "127.0.0.1".into(),
+                port: 2999
+            }
         );
         let d = select(&env(Some("mssim:port=3000"), None)).unwrap();
-        assert!(matches!(d.tcti, TctiNameConf::Mssim(_)));
+        assert_eq!(
+            d.tcti,
+            Tcti::Tcp {
+                kind: SimKind::Mssim,
+                host: "localhost".into(),
+                port: 3000
+            }
+        );
+        let d = select(&env(None, Some("swtpm"))).unwrap();
+        assert!(matches!(d.tcti, Tcti::Tcp { port: 2321, .. }));
+        let d = select(&env(None, Some("swtpm:path=/run/swtpm.sock"))).unwrap();
+        assert_eq!(
+            d.tcti,
+            Tcti::Unix {
+                kind: SimKind::Swtpm,
+                path: "/run/swtpm.sock".into()
+            }
+        );
+        let d = select(&env(None, Some("device:/dev/tpmrm0"))).unwrap();
+        assert_eq!(d.tcti, Tcti::Device("/dev/tpmrm0".into()));
     }
 
     #[test]
@@ -152,18 +242,20 @@ mod tests {
         assert!(e.contains("unsupported TPM file mode"), "{e}");
         let e = select(&env(None, Some("bogus:x"))).unwrap_err();
         assert!(e.contains("unknown TCTI \"bogus\""), "{e}");
-        let e = select(&env(None, Some("swtpm:path=/run/swtpm.sock"))).unwrap_err();
-        assert!(e.contains("Unix-socket"), "{e}");
         let e = select(&env(None, Some("swtpm:port=notanumber"))).unwrap_err();
         assert!(e.contains("invalid TCTI string"), "{e}");
+        let e = select(&env(None, Some("swtpm:host=a,colour=blue"))).unwrap_err();
+        assert!(e.contains("unknown option \"colour=blue\""), "{e}");
+        let e = select(&env(None, Some("tabrmd:bus_type=session"))).unwrap_err();
+        assert!(e.contains("/dev/tpmrm0"), "{e}");
     }
 
     #[test]
-    fn unix_sockets_are_refused_with_a_hint() {
+    fn unix_sockets_in_tpm_device_get_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("swtpm.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let e = select(&env(Some(path.to_str().unwrap()), None)).unwrap_err();
-        assert!(e.contains("TPM2TOOLS_TCTI=swtpm:host="), "{e}");
+        assert!(e.contains("TPM2TOOLS_TCTI=swtpm:path="), "{e}");
     }
 }

@@ -3,11 +3,15 @@
 //! (the original reports these only when signing, as "incorrect password").
 
 use rolesanywhere_core::signer::Digest;
+use rolesanywhere_core::tpm::{
+    self, ATTR_RESTRICTED, ATTR_SIGN, KeyParameters, PublicArea, TPM_ALG_ECDSA, TPM_ALG_NULL,
+    TPM_ALG_RSASSA, TPM_ALG_SHA256, TPM_ALG_SHA384, TPM_ALG_SHA512, TPM_ECC_NIST_P256,
+    TPM_ECC_NIST_P384,
+};
 use rolesanywhere_core::tss2::{ecdsa_signature_der, rsa_public_key_der};
 use rolesanywhere_core::x509::KeyType;
-use tss_esapi::interface_types::algorithm::HashingAlgorithm;
-use tss_esapi::interface_types::ecc::EccCurve;
-use tss_esapi::structures::{EccScheme, HashScheme, Public, RsaScheme, Signature, SignatureScheme};
+
+use super::connection::TpmSignature;
 
 /// A signing key's type, public key and scheme constraints.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,42 +23,27 @@ pub struct KeyInfo {
     pub public_key: Vec<u8>,
     /// RSA: modulus bytes; EC: field bytes.
     pub size: usize,
-    /// The hash the key's own scheme is fixed to, if it is not `TPM_ALG_NULL`.
-    pub fixed_hash: Option<HashingAlgorithm>,
+    /// The hash (`TPM_ALG_*`) the key's own scheme is fixed to, if it is
+    /// not `TPM_ALG_NULL`.
+    pub fixed_hash: Option<u16>,
 }
 
-/// The TPM name of a hash.
-fn hash_name(h: HashingAlgorithm) -> &'static str {
-    match h {
-        HashingAlgorithm::Sha1 => "SHA1",
-        HashingAlgorithm::Sha256 => "SHA256",
-        HashingAlgorithm::Sha384 => "SHA384",
-        HashingAlgorithm::Sha512 => "SHA512",
-        HashingAlgorithm::Sm3_256 => "SM3_256",
-        HashingAlgorithm::Sha3_256 => "SHA3_256",
-        HashingAlgorithm::Sha3_384 => "SHA3_384",
-        HashingAlgorithm::Sha3_512 => "SHA3_512",
-        HashingAlgorithm::Null => "NULL",
-    }
+/// A signature the TPM is asked for: the digest, the scheme and its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// What the TPM signs.
+    pub digest: Vec<u8>,
+    /// `TPM_ALG_RSASSA` or `TPM_ALG_ECDSA`.
+    pub scheme: u16,
+    /// The scheme's hash.
+    pub hash: u16,
 }
 
-fn tpm_hash(d: Digest) -> HashingAlgorithm {
+fn tpm_hash(d: Digest) -> u16 {
     match d {
-        Digest::Sha256 => HashingAlgorithm::Sha256,
-        Digest::Sha384 => HashingAlgorithm::Sha384,
-        Digest::Sha512 => HashingAlgorithm::Sha512,
-    }
-}
-
-fn hash_len(h: HashingAlgorithm) -> Option<usize> {
-    match h {
-        HashingAlgorithm::Sha1 => Some(20),
-        HashingAlgorithm::Sha256 | HashingAlgorithm::Sm3_256 | HashingAlgorithm::Sha3_256 => {
-            Some(32)
-        }
-        HashingAlgorithm::Sha384 | HashingAlgorithm::Sha3_384 => Some(48),
-        HashingAlgorithm::Sha512 | HashingAlgorithm::Sha3_512 => Some(64),
-        HashingAlgorithm::Null => None,
+        Digest::Sha256 => TPM_ALG_SHA256,
+        Digest::Sha384 => TPM_ALG_SHA384,
+        Digest::Sha512 => TPM_ALG_SHA512,
     }
 }
 
@@ -69,64 +58,60 @@ fn pad(v: &[u8], len: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Reads a key's public area; fails for keys that cannot make the
-/// signatures Roles Anywhere accepts.
-pub fn inspect(public: &Public) -> Result<KeyInfo, String> {
-    let attrs = public.object_attributes();
-    if !attrs.sign_encrypt() {
+/// The scheme's hash when the scheme is `wanted`; an error naming the
+/// scheme otherwise.
+fn fixed_hash(area: &PublicArea<'_>, wanted: u16, needs: &str) -> Result<Option<u16>, String> {
+    match (area.scheme, area.scheme_hash) {
+        (TPM_ALG_NULL, _) => Ok(None),
+        (s, Some(h)) if s == wanted => Ok(Some(h)),
+        (s, _) => Err(format!(
+            "the TPM key's scheme is 0x{s:04x}; Roles Anywhere needs {needs}"
+        )),
+    }
+}
+
+/// Reads a key's public area (`TPMT_PUBLIC`); fails for keys that cannot
+/// make the signatures Roles Anywhere accepts.
+pub fn inspect(public: &[u8]) -> Result<KeyInfo, String> {
+    let area = PublicArea::parse(public).map_err(|e| match e {
+        tpm::Error::UnknownSelector(_) => {
+            "unsupported TPMv2 key type (neither RSA nor ECC)".to_owned()
+        }
+        e => format!("the TPM key's public area: {e}"),
+    })?;
+    if area.attributes & ATTR_SIGN == 0 {
         return Err("the TPM key cannot sign (its sign attribute is not set)".into());
     }
-    if attrs.restricted() {
+    if area.attributes & ATTR_RESTRICTED != 0 {
         return Err(
             "the TPM key is a restricted signing key (it signs only digests the TPM made itself)"
                 .into(),
         );
     }
-    match public {
-        Public::Rsa {
-            parameters, unique, ..
-        } => {
-            let fixed_hash = match parameters.rsa_scheme() {
-                RsaScheme::Null => None,
-                RsaScheme::RsaSsa(h) => Some(h.hashing_algorithm()),
-                other => {
-                    return Err(format!(
-                        "the TPM key's scheme is {other:?}; Roles Anywhere needs RSASSA (PKCS#1 v1.5)"
-                    ));
-                }
-            };
-            let modulus = unique.value();
-            let mut der = vec![0u8; modulus.len() + 32];
-            let n = rsa_public_key_der(modulus, parameters.exponent().value(), &mut der)
+    match area.key {
+        KeyParameters::Rsa(rsa) => {
+            let fixed_hash = fixed_hash(&area, TPM_ALG_RSASSA, "RSASSA (PKCS#1 v1.5)")?;
+            let mut der = vec![0u8; rsa.modulus.len() + 32];
+            let n = rsa_public_key_der(rsa.modulus, rsa.exponent, &mut der)
                 .map_err(|e| format!("the TPM key's RSA public key: {e}"))?;
             der.truncate(n);
             Ok(KeyInfo {
                 key_type: KeyType::Rsa,
                 public_key: der,
-                size: modulus.len(),
+                size: rsa.modulus.len(),
                 fixed_hash,
             })
         }
-        Public::Ecc {
-            parameters, unique, ..
-        } => {
-            let (key_type, size) = match parameters.ecc_curve() {
-                EccCurve::NistP256 => (KeyType::P256, 32),
-                EccCurve::NistP384 => (KeyType::P384, 48),
-                other => return Err(format!("unsupported curve ({other:?}) for a TPM key")),
+        KeyParameters::Ecc(ecc) => {
+            let (key_type, size) = match ecc.curve {
+                TPM_ECC_NIST_P256 => (KeyType::P256, 32),
+                TPM_ECC_NIST_P384 => (KeyType::P384, 48),
+                other => return Err(format!("unsupported curve (0x{other:04x}) for a TPM key")),
             };
-            let fixed_hash = match parameters.ecc_scheme() {
-                EccScheme::Null => None,
-                EccScheme::EcDsa(h) => Some(h.hashing_algorithm()),
-                other => {
-                    return Err(format!(
-                        "the TPM key's scheme is {other:?}; Roles Anywhere needs ECDSA"
-                    ));
-                }
-            };
+            let fixed_hash = fixed_hash(&area, TPM_ALG_ECDSA, "ECDSA")?;
             let mut point = vec![0x04];
-            point.extend_from_slice(&pad(unique.x().value(), size)?);
-            point.extend_from_slice(&pad(unique.y().value(), size)?);
+            point.extend_from_slice(&pad(ecc.x, size)?);
+            point.extend_from_slice(&pad(ecc.y, size)?);
             Ok(KeyInfo {
                 key_type,
                 public_key: point,
@@ -134,7 +119,6 @@ pub fn inspect(public: &Public) -> Result<KeyInfo, String> {
                 fixed_hash,
             })
         }
-        _ => Err("unsupported TPMv2 key type (neither RSA nor ECC)".into()),
     }
 }
 
@@ -155,11 +139,7 @@ impl KeyInfo {
     /// that size, as the original does: ECDSA uses the leftmost curve-size
     /// bits of any hash, so the signature is the standard one for `digest`,
     /// and a key whose scheme is fixed to the curve's hash still works.
-    pub fn plan(
-        &self,
-        message: &[u8],
-        digest: Digest,
-    ) -> Result<(Vec<u8>, SignatureScheme), String> {
+    pub fn plan(&self, message: &[u8], digest: Digest) -> Result<Plan, String> {
         let hash = digest.hash(message);
         let hash = hash.as_bytes();
         let wanted = tpm_hash(digest);
@@ -167,27 +147,28 @@ impl KeyInfo {
             if let Some(fixed) = self.fixed_hash.filter(|f| *f != wanted) {
                 return Err(format!(
                     "the TPM key only signs RSASSA with {}, not {}",
-                    hash_name(fixed),
+                    tpm::hash_name(fixed),
                     digest.name()
                 ));
             }
-            let scheme = SignatureScheme::RsaSsa {
-                hash_scheme: HashScheme::new(wanted),
-            };
-            return Ok((hash.to_vec(), scheme));
+            return Ok(Plan {
+                digest: hash.to_vec(),
+                scheme: TPM_ALG_RSASSA,
+                hash: wanted,
+            });
         }
         let by_size = match self.size {
-            32 => HashingAlgorithm::Sha256,
-            _ => HashingAlgorithm::Sha384,
+            32 => TPM_ALG_SHA256,
+            _ => TPM_ALG_SHA384,
         };
         let (tpm_hash, len) = match self.fixed_hash {
             None => (by_size, self.size),
-            Some(f) if hash_len(f) == Some(self.size) => (f, self.size),
+            Some(f) if tpm::hash_len(f) == Some(self.size) => (f, self.size),
             Some(f) if f == wanted => (f, hash.len()),
             Some(f) => {
                 return Err(format!(
                     "the TPM key only signs ECDSA with {}, not {}",
-                    hash_name(f),
+                    tpm::hash_name(f),
                     digest.name()
                 ));
             }
@@ -198,18 +179,18 @@ impl KeyInfo {
             // Shorter: left-pad with zeros (the same integer).
             None => pad(hash, len)?,
         };
-        let scheme = SignatureScheme::EcDsa {
-            hash_scheme: HashScheme::new(tpm_hash),
-        };
-        Ok((adjusted, scheme))
+        Ok(Plan {
+            digest: adjusted,
+            scheme: TPM_ALG_ECDSA,
+            hash: tpm_hash,
+        })
     }
 
     /// Writes the TPM's signature as Roles Anywhere expects it: the raw
     /// PKCS#1 v1.5 bytes, or a DER `Ecdsa-Sig-Value`.
-    pub fn encode(&self, signature: &Signature, out: &mut [u8]) -> Result<usize, String> {
+    pub fn encode(&self, signature: &TpmSignature, out: &mut [u8]) -> Result<usize, String> {
         match (self.key_type, signature) {
-            (KeyType::Rsa, Signature::RsaSsa(sig)) => {
-                let bytes = sig.signature().value();
+            (KeyType::Rsa, TpmSignature::RsaSsa(bytes)) => {
                 // A TPM returns the full modulus length; left-pad if not.
                 let bytes = pad(bytes, self.size)?;
                 let dst = out
@@ -218,13 +199,17 @@ impl KeyInfo {
                 dst.copy_from_slice(&bytes);
                 Ok(bytes.len())
             }
-            (KeyType::P256 | KeyType::P384, Signature::EcDsa(sig)) => {
-                ecdsa_signature_der(sig.signature_r().value(), sig.signature_s().value(), out)
+            (KeyType::P256 | KeyType::P384, TpmSignature::Ecdsa(r, s)) => {
+                ecdsa_signature_der(r, s, out)
                     .map_err(|e| format!("the TPM's ECDSA signature: {e}"))
             }
             (_, other) => Err(format!(
-                "the TPM returned a {:?} signature",
-                other.algorithm()
+                "the TPM returned a {} signature for a {} key",
+                match other {
+                    TpmSignature::RsaSsa(_) => "RSASSA",
+                    TpmSignature::Ecdsa(..) => "ECDSA",
+                },
+                self.key_type.name()
             )),
         }
     }
@@ -235,7 +220,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    fn ec(size: usize, fixed: Option<HashingAlgorithm>) -> KeyInfo {
+    fn ec(size: usize, fixed: Option<u16>) -> KeyInfo {
         KeyInfo {
             key_type: if size == 32 {
                 KeyType::P256
@@ -248,26 +233,21 @@ mod tests {
         }
     }
 
-    fn hash_of(s: &SignatureScheme) -> HashingAlgorithm {
-        s.signing_scheme().unwrap()
-    }
-
     #[test]
     fn ecdsa_digests_are_fitted_to_the_curve() {
         let msg = b"abc";
         // P-256 with SHA-384: the leftmost 32 bytes, signed as SHA256.
-        let (d, s) = ec(32, None).plan(msg, Digest::Sha384).unwrap();
-        assert_eq!(d, Digest::Sha384.hash(msg).as_bytes()[..32]);
-        assert_eq!(hash_of(&s), HashingAlgorithm::Sha256);
+        let p = ec(32, None).plan(msg, Digest::Sha384).unwrap();
+        assert_eq!(p.digest, Digest::Sha384.hash(msg).as_bytes()[..32]);
+        assert_eq!((p.scheme, p.hash), (TPM_ALG_ECDSA, TPM_ALG_SHA256));
         // P-384 with SHA-256: left-padded to 48 bytes, never a zero digest.
-        let (d, s) = ec(48, None).plan(msg, Digest::Sha256).unwrap();
-        assert_eq!(d[..16], [0u8; 16]);
-        assert_eq!(d[16..], *Digest::Sha256.hash(msg).as_bytes());
-        assert_eq!(hash_of(&s), HashingAlgorithm::Sha384);
+        let p = ec(48, None).plan(msg, Digest::Sha256).unwrap();
+        assert_eq!(p.digest[..16], [0u8; 16]);
+        assert_eq!(p.digest[16..], *Digest::Sha256.hash(msg).as_bytes());
+        assert_eq!(p.hash, TPM_ALG_SHA384);
         // A key fixed to SHA-512 on P-256 signs SHA-512 only.
-        let fixed = ec(32, Some(HashingAlgorithm::Sha512));
-        let (d, _) = fixed.plan(msg, Digest::Sha512).unwrap();
-        assert_eq!(d.len(), 64);
+        let fixed = ec(32, Some(TPM_ALG_SHA512));
+        assert_eq!(fixed.plan(msg, Digest::Sha512).unwrap().digest.len(), 64);
         assert!(
             fixed
                 .plan(msg, Digest::Sha256)
@@ -285,11 +265,11 @@ mod tests {
             fixed_hash: None,
         };
         for d in [Digest::Sha256, Digest::Sha384, Digest::Sha512] {
-            let (digest, s) = rsa.plan(b"m", d).unwrap();
-            assert_eq!(digest, d.hash(b"m").as_bytes());
-            assert_eq!(hash_of(&s), tpm_hash(d));
+            let p = rsa.plan(b"m", d).unwrap();
+            assert_eq!(p.digest, d.hash(b"m").as_bytes());
+            assert_eq!((p.scheme, p.hash), (TPM_ALG_RSASSA, tpm_hash(d)));
         }
-        rsa.fixed_hash = Some(HashingAlgorithm::Sha256);
+        rsa.fixed_hash = Some(TPM_ALG_SHA256);
         assert!(rsa.plan(b"m", Digest::Sha256).is_ok());
         assert_eq!(
             rsa.plan(b"m", Digest::Sha384).unwrap_err(),
@@ -298,8 +278,47 @@ mod tests {
     }
 
     #[test]
+    fn public_areas_are_checked_for_signing() {
+        // An RSA-2048 decrypt-only key (sign attribute clear).
+        let mut key = vec![
+            0x00, 0x01, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x72, 0x00, 0x00, // type..policy
+            0x00, 0x10, 0x00, 0x10, // symmetric NULL, scheme NULL
+            0x08, 0x00, 0x00, 0x00, 0x00, 0x00, // 2048 bits, exponent 0
+            0x00, 0x02, 0xc1, 0x02, // modulus
+        ];
+        assert_eq!(
+            inspect(&key).unwrap_err(),
+            "the TPM key cannot sign (its sign attribute is not set)"
+        );
+        key[5] = 0x04; // sign
+        let info = inspect(&key).unwrap();
+        assert_eq!(info.key_type, KeyType::Rsa);
+        assert_eq!(
+            info.public_key,
+            [
+                0x30, 0x0a, 0x02, 0x03, 0x00, 0xc1, 0x02, 0x02, 0x03, 0x01, 0x00, 0x01
+            ]
+        );
+        key[5] = 0x05; // sign | restricted
+        assert!(inspect(&key).unwrap_err().contains("restricted"));
+        key[5] = 0x04;
+        key[13] = 0x15; // RSAES: a scheme that does not sign
+        assert!(inspect(&key).unwrap_err().contains("needs RSASSA"));
+    }
+
+    #[test]
     fn signature_lengths_bound_what_encode_writes() {
         assert_eq!(ec(32, None).max_signature_len(), 73);
         assert_eq!(ec(48, None).max_signature_len(), 105);
+        let mut out = [0u8; 73];
+        let n = ec(32, None)
+            .encode(&TpmSignature::Ecdsa(vec![1], vec![2]), &mut out)
+            .unwrap();
+        assert_eq!(out[..n], [0x30, 6, 2, 1, 1, 2, 1, 2]);
+        assert!(
+            ec(32, None)
+                .encode(&TpmSignature::RsaSsa(vec![1]), &mut out)
+                .is_err()
+        );
     }
 }

@@ -1,16 +1,19 @@
-//! TPM 2.0 keys through tss-esapi (libtss2): `--private-key handle:0x81000001`
+//! TPM 2.0 keys: `--private-key handle:0x81000001`
 //! for a persistent key, or a `-----BEGIN TSS2 PRIVATE KEY-----` file made by
 //! tpm2-openssl, tpm2-tss-engine or `tpm2_encodeobject` (spec 2).
 //!
-//! The key file's ASN.1 is parsed by core ([`rolesanywhere_core::tss2`]) so it
-//! can be fuzzed without a TPM; this module reaches the TPM, loads and signs.
+//! The key file's ASN.1 and the TPM command frames are core's
+//! ([`rolesanywhere_core::tss2`], [`rolesanywhere_core::tpm`]), so they can be
+//! fuzzed without a TPM; this module reaches the TPM (a device node or a
+//! simulator socket), loads and signs. No libtss2: like the original (go-tpm),
+//! the agent writes TPM commands itself, so a process that never touches a
+//! TPM key never loads a TPM library or the libcrypto it pulls in.
 
 mod connection;
 mod device;
 mod key_info;
-mod log_env;
-mod rc;
 mod signer;
+mod transport;
 
 use rolesanywhere_core::pem;
 use rolesanywhere_core::tss2::Tss2Key;
@@ -47,8 +50,7 @@ fn given_password(keys: &KeySourceArgs) -> Option<Zeroizing<String>> {
         .map(|p| Zeroizing::new(p.clone()))
 }
 
-fn select_device(keys: &KeySourceArgs) -> Result<device::Device, String> {
-    log_env::silence_libtss2(keys.debug);
+fn select_device() -> Result<device::Device, String> {
     device::select(&device::DeviceEnv::from_process())
 }
 
@@ -63,7 +65,7 @@ pub fn from_handle(spec: &str, keys: &KeySourceArgs) -> Result<TpmSigner, Error>
         Password::Prompt
     };
     let fail = |e: String| Error::flag(FLAG, format!("{spec}: {e}"));
-    let device = select_device(keys).map_err(fail)?;
+    let device = select_device().map_err(fail)?;
     let name = format!("handle:0x{handle:08x}");
     let signer =
         TpmSigner::open(device, KeyLocation::Handle(handle), name, password).map_err(fail)?;
@@ -103,8 +105,8 @@ pub fn from_key_file(path: &str, data: &[u8], keys: &KeySourceArgs) -> Result<Tp
     } else {
         Password::Prompt
     };
-    let file = connection::FileKey::from_loadable(&loadable).map_err(|e| fail(e.to_string()))?;
-    let device = select_device(keys).map_err(fail)?;
+    let file = connection::FileKey::from_loadable(&loadable);
+    let device = select_device().map_err(fail)?;
     let signer = TpmSigner::open(
         device,
         KeyLocation::File(Box::new(file)),

@@ -8,10 +8,11 @@ use rolesanywhere_core::signer::{Digest, Signer};
 use rolesanywhere_core::x509::{Certificate, KeyType};
 use zeroize::Zeroizing;
 
+use rolesanywhere_core::tpm::RcKind as Kind;
+
 use super::connection::{Connection, KeyLocation, TpmError};
 use super::device::Device;
 use super::key_info::{self, KeyInfo};
-use super::rc::Kind;
 use crate::prompt::{self, Attempt, PromptError};
 use crate::signers::SignerError;
 
@@ -84,14 +85,8 @@ impl TpmSigner {
     ) -> Result<Self, String> {
         let info = {
             let mut conn = Connection::open(&device).map_err(|e| e.to_string())?;
-            let key = conn.key(&location).map_err(|e| e.to_string())?;
-            let public = match &location {
-                KeyLocation::Handle(_) => {
-                    conn.read_public(key, &name).map_err(|e| e.to_string())?
-                }
-                KeyLocation::File(file) => file.public.clone(),
-            };
-            key_info::inspect(&public)?
+            let key = conn.key(&location, &name).map_err(|e| e.to_string())?;
+            key_info::inspect(&key.public)?
             // The connection closes here, before any prompt: nothing holds
             // the TPM while a person types.
         };
@@ -146,15 +141,15 @@ impl TpmSigner {
         digest: Digest,
         out: &mut [u8],
     ) -> Result<usize, TpmError> {
-        let (tpm_digest, scheme) = self.info.plan(message, digest).map_err(TpmError::msg)?;
+        let plan = self.info.plan(message, digest).map_err(TpmError::msg)?;
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut tries = 0;
         loop {
             tries += 1;
             let attempt = (|| {
                 let mut conn = Connection::open(&self.device)?;
-                let key = conn.key(&self.location)?;
-                conn.sign(key, password, &tpm_digest, scheme)
+                let key = conn.key(&self.location, &self.name)?;
+                conn.sign(&key, password, &plan.digest, plan.scheme, plan.hash)
             })();
             match attempt {
                 Ok(signature) => return self.info.encode(&signature, out).map_err(TpmError::msg),
