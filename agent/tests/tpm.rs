@@ -618,3 +618,112 @@ fn debug_names_the_tpm_and_key_but_never_the_password() {
     assert!(stderr.contains(&want), "{stderr}");
     assert!(!stderr.contains(OSSL_PASSWORD), "{stderr}");
 }
+
+#[test]
+fn swtpm_on_a_unix_socket_works() {
+    let (_state, tpm) = fx().tpm_a_unix();
+    let server = mock(Behaviour::Normal);
+    let out = credential_process(
+        &tpm,
+        &server,
+        "h-ec-pw.cert.pem",
+        &format!("handle:{H_EC_PW}"),
+        &["--tpm-key-password", HANDLE_PASSWORD],
+    );
+    expect_credentials(&out);
+    let out = credential_process(&tpm, &server, "ossl-ec.cert.pem", &key_file("ossl-ec"), &[]);
+    expect_credentials(&out);
+    assert_accepted(&server, 2);
+}
+
+/// A man in the middle between the helper and swtpm that flips one byte of
+/// every successful `TPM2_Sign` answer (inside the signature), as an attacker
+/// on the bus could. Serves one connection at a time, for 60 s at most.
+struct TamperingProxy {
+    tcti: String,
+    tampered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TamperingProxy {
+    fn start(upstream_port: u16) -> TamperingProxy {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tampered = Arc::new(AtomicUsize::new(0));
+        let count = tampered.clone();
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        std::thread::spawn(move || {
+            while std::time::Instant::now() < deadline {
+                let mut client = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                client.set_nonblocking(false).unwrap();
+                let mut tpm = TcpStream::connect(("127.0.0.1", upstream_port)).unwrap();
+                loop {
+                    // TPM_SEND_COMMAND, locality, size, command; or SESSION_END.
+                    let mut word = [0u8; 4];
+                    if client.read_exact(&mut word).is_err() || word != [0, 0, 0, 8] {
+                        let _ = tpm.write_all(&word);
+                        break;
+                    }
+                    let mut head = [0u8; 5];
+                    client.read_exact(&mut head).unwrap();
+                    let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+                    let mut command = vec![0u8; len];
+                    client.read_exact(&mut command).unwrap();
+                    tpm.write_all(&word).unwrap();
+                    tpm.write_all(&head).unwrap();
+                    tpm.write_all(&command).unwrap();
+                    tpm.read_exact(&mut word).unwrap();
+                    let mut response = vec![0u8; u32::from_be_bytes(word) as usize];
+                    tpm.read_exact(&mut response).unwrap();
+                    let mut ack = [0u8; 4];
+                    tpm.read_exact(&mut ack).unwrap();
+                    let is_sign = command[6..10] == [0, 0, 1, 0x5d];
+                    if is_sign && response[6..10] == [0, 0, 0, 0] {
+                        // Header 10, parameterSize 4, sigAlg 2, hash 2, size 2:
+                        // the first byte of the signature (or of r).
+                        response[20] ^= 0x01;
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                    client.write_all(&word).unwrap();
+                    client.write_all(&response).unwrap();
+                    client.write_all(&ack).unwrap();
+                }
+            }
+        });
+        TamperingProxy {
+            tcti: format!("swtpm:host=127.0.0.1,port={port}"),
+            tampered,
+        }
+    }
+}
+
+#[test]
+fn an_altered_tpm_answer_is_refused() {
+    let (_state, tpm) = fx().tpm_a();
+    let proxy = TamperingProxy::start(tpm.port);
+    let server = mock(Behaviour::Normal);
+    let url = server.url();
+    let cert = fx().path("h-rsa.cert.pem");
+    let handle = format!("handle:{H_RSA}");
+    let mut args = credential_args(&cert, &handle, &url);
+    args.push("--no-tpm-key-password");
+    let out = run_detached(&args, &[("TPM2TOOLS_TCTI", &proxy.tcti)]);
+    expect_failure(&out, "TPM2_Sign: the TPM response's HMAC does not verify");
+    assert_eq!(proxy.tampered.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Nothing was sent with a signature the TPM did not make.
+    assert_eq!(server.requests().len(), 0);
+    // Straight to the TPM, the same key signs and is accepted.
+    let out = run_detached(&args, &[("TPM2TOOLS_TCTI", &tpm.tcti)]);
+    expect_credentials(&out);
+    assert_eq!(leftovers(&tpm), "");
+}

@@ -73,7 +73,20 @@ impl Fixtures {
         self.copy_state("state-a")
     }
 
+    /// TPM A on Unix sockets instead of TCP.
+    pub fn tpm_a_unix(&self) -> (tempfile::TempDir, Swtpm) {
+        let tmp = self.copy_files("state-a");
+        let tpm = Swtpm::start_unix(tmp.path());
+        (tmp, tpm)
+    }
+
     fn copy_state(&self, name: &str) -> (tempfile::TempDir, Swtpm) {
+        let tmp = self.copy_files(name);
+        let tpm = Swtpm::start(tmp.path());
+        (tmp, tpm)
+    }
+
+    fn copy_files(&self, name: &str) -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
         for entry in std::fs::read_dir(self.dir.join(name)).unwrap() {
             let entry = entry.unwrap();
@@ -82,8 +95,7 @@ impl Fixtures {
                 std::fs::copy(entry.path(), tmp.path().join(&file)).unwrap();
             }
         }
-        let tpm = Swtpm::start(tmp.path());
-        (tmp, tpm)
+        tmp
     }
 }
 

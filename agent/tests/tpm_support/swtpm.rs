@@ -22,6 +22,40 @@ pub struct Swtpm {
 }
 
 impl Swtpm {
+    /// Starts swtpm on `state` (a folder) on Unix sockets in it; the TCTI
+    /// is `swtpm:path=...`, which tpm2-tools 5.4 (tpm2-tss 3.2) cannot use.
+    pub fn start_unix(state: &Path) -> Swtpm {
+        let (data, ctrl) = (state.join("tpm.sock"), state.join("ctrl.sock"));
+        let mut child = Command::new("swtpm")
+            .args(["socket", "--tpm2"])
+            .arg("--server")
+            .arg(format!("type=unixio,path={}", data.display()))
+            .arg("--ctrl")
+            .arg(format!("type=unixio,path={}", ctrl.display()))
+            .args(["--flags", "not-need-init,startup-clear"])
+            .arg("--tpmstate")
+            .arg(format!("dir={}", state.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("swtpm is not installed (apt-get install swtpm swtpm-tools; .ci/run does)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::os::unix::net::UnixStream::connect(&ctrl).is_err() {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("swtpm did not listen on {} within 5 s", ctrl.display());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Swtpm {
+            child,
+            port: 0,
+            tcti: format!("swtpm:path={}", data.display()),
+        }
+    }
+
     /// Starts swtpm on `state` (a folder) on two free loopback ports.
     pub fn start(state: &Path) -> Swtpm {
         let mut last_error = String::new();
