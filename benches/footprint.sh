@@ -50,8 +50,10 @@ echo "== stripped release binary ([profile.release] $profile)"
 printf '%-34s %10s %8s  %s\n' target bytes MiB features
 for t in "$host" aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl; do
   f=target/$t/release/aws_signing_helper
+  # The host's own build is target/release (what step 2 measures).
+  [ "$t" = "$host" ] && f=$helper
   case "$t" in
-  *-musl) features="tls (static: no TPM, no PKCS#11)" ;;
+  *-musl) features="tls, tpm (static: no PKCS#11)" ;;
   *) features="default (tls, pkcs11, tpm)" ;;
   esac
   if [ ! -e "$f" ]; then

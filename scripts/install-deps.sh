@@ -11,8 +11,8 @@ packages=(
   openssl pkg-config ca-certificates util-linux
   # PKCS#11 tests
   softhsm2 opensc
-  # TPM 2.0 signer (links libtss2) and its tests
-  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl
+  # the TPM 2.0 tests: a software TPM, and the tools that make keys in it
+  swtpm swtpm-tools tpm2-tools tpm2-openssl
   # ARM cross builds and running them
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
   qemu-user-static musl-tools

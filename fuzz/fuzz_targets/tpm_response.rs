@@ -5,9 +5,7 @@
 //! bus controls these bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rolesanywhere_core::tpm::{
-    self, HmacSession, PublicArea, Response, Signature, TPM_CC_SIGN,
-};
+use rolesanywhere_core::tpm::{self, HmacSession, PublicArea, Response, Signature, TPM_CC_SIGN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, frame)) = data.split_first() else {
