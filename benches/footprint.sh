@@ -5,7 +5,8 @@
 #    cross builds of scripts/ci.d/40-cross.sh when they exist (run that step,
 #    or the cargo commands in hosts/linux/README.md, to make them).
 # 2. On the host, for `credential-process` against the mock endpoint on
-#    127.0.0.1 (P-256 and RSA-2048 keys, over HTTP and HTTPS): peak RSS
+#    127.0.0.1 (P-256 and RSA-2048 keys, and a P-256 key in swtpm when swtpm
+#    and tpm2-tools are installed, over HTTP and HTTPS): peak RSS
 #    (/usr/bin/time's maximum resident set size) and wall time, the median
 #    of N runs (default 21), process start and the mock's work included.
 # 3. With --signing: the criterion signing bench next to `openssl speed` on
@@ -99,8 +100,20 @@ http_url=$url
 start_mock https --tls
 https_url=$url
 
+# A persistent P-256 key in swtpm, when swtpm and tpm2-tools are here.
+tcti=""
+if command -v swtpm >/dev/null && command -v tpm2_createprimary >/dev/null; then
+  bash scripts/swtpm-key.sh "$work/tpm" "$work/fx"
+  pids+=("$(cat "$work/tpm/swtpm.pid")")
+  tcti=$(cat "$work/tpm/tcti")
+fi
+
 args() { # key, url
-  echo credential-process --certificate "$work/fx/$1.pem" --private-key "$work/fx/$1.pkcs8.pem" \
+  local key=(--certificate "$work/fx/$1.pem" --private-key "$work/fx/$1.pkcs8.pem")
+  if [ "$1" = tpm ]; then
+    key=(--certificate "$work/tpm/key.cert.pem" --private-key handle:0x81000010 --no-tpm-key-password)
+  fi
+  echo credential-process "${key[@]}" \
     --role-arn arn:aws:iam::123456789012:role/edge-gateway \
     --profile-arn arn:aws:rolesanywhere:us-east-1:123456789012:profile/6f4a3c2e-1111-2222-3333-444455556666 \
     --trust-anchor-arn arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0d8b0a0b-1111-2222-3333-444455556666 \
@@ -110,14 +123,17 @@ args() { # key, url
 echo
 echo "== credential-process on $host ($helper), median of $runs runs (mock endpoint on 127.0.0.1, same machine)"
 printf '%-22s %14s %16s\n' "key, transport" "wall time ms" "peak RSS KiB"
-for key in p256 rsa2048; do
-  for transport in http https; do
+cases=("p256 http" "p256 https" "rsa2048 http" "rsa2048 https")
+[ -n "$tcti" ] && cases+=("tpm http" "tpm https")
+for case in "${cases[@]}"; do
+  read -r key transport <<<"$case"
+  {
     url=$http_url
     [ "$transport" = https ] && url=$https_url
     # shellcheck disable=SC2046
     set -- $(args "$key" "$url")
     # One untimed run: it must succeed (and warms the page cache).
-    if ! env -i AWS_CA_BUNDLE="$work/fx/ca.pem" "$helper" "$@" >"$work/out" 2>"$work/err" ||
+    if ! env -i AWS_CA_BUNDLE="$work/fx/ca.pem" TPM2TOOLS_TCTI="$tcti" "$helper" "$@" >"$work/out" 2>"$work/err" ||
       ! grep -q '"AccessKeyId":"ASIA' "$work/out"; then
       echo "footprint: credential-process ($key, $transport) failed:" >&2
       cat "$work/err" >&2
@@ -127,10 +143,10 @@ for key in p256 rsa2048; do
     : >"$work/rss"
     for _ in $(seq "$runs"); do
       t0=$EPOCHREALTIME
-      env -i AWS_CA_BUNDLE="$work/fx/ca.pem" "$helper" "$@" >/dev/null
+      env -i AWS_CA_BUNDLE="$work/fx/ca.pem" TPM2TOOLS_TCTI="$tcti" "$helper" "$@" >/dev/null
       t1=$EPOCHREALTIME
       awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", (b - a) * 1000 }' >>"$work/ms"
-      env -i AWS_CA_BUNDLE="$work/fx/ca.pem" /usr/bin/time -f %M -o "$work/one" "$helper" "$@" >/dev/null
+      env -i AWS_CA_BUNDLE="$work/fx/ca.pem" TPM2TOOLS_TCTI="$tcti" /usr/bin/time -f %M -o "$work/one" "$helper" "$@" >/dev/null
       cat "$work/one" >>"$work/rss"
     done
     ms=$(median <"$work/ms")
@@ -142,7 +158,7 @@ for key in p256 rsa2048; do
       status=1
     fi
     printf '%-22s %14s %16s  %s\n' "$key, $transport" "$ms" "$rss" "$verdict"
-  done
+  }
 done
 
 if [ "$signing" = yes ]; then

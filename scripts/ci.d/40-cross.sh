@@ -68,39 +68,9 @@ https_url=$url
 
 # --- a persistent P-256 key in swtpm, and a certificate for it ---------------
 tpm=$work/tpm
-mkdir -p "$tpm"
-printf '[leaf]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth\n' >"$tpm/leaf.cnf"
-for _ in $(seq 10); do
-  port=$(shuf -i 20000-60000 -n 1)
-  swtpm socket --tpm2 --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
-    --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" --flags not-need-init,startup-clear \
-    --tpmstate "dir=$tpm" --pid "file=$tpm/swtpm.pid" -d 2>"$tpm/swtpm.err" && break
-  port=""
-done
-if [ -z "$port" ]; then
-  echo "40-cross: swtpm did not start: $(cat "$tpm/swtpm.err")" >&2
-  exit 1
-fi
+bash scripts/swtpm-key.sh "$tpm" "$work/fx"
 pids+=("$(cat "$tpm/swtpm.pid")")
-tcti="swtpm:host=127.0.0.1,port=$port"
-(
-  cd "$tpm"
-  export TPM2TOOLS_TCTI=$tcti
-  # swtpm has no resource manager: flush what each tool leaves loaded.
-  tpm2_createprimary -Q -C o -g sha256 -G ecc -c srk.ctx
-  tpm2_flushcontext -t
-  tpm2_create -Q -C srk.ctx -G ecc256 -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign' \
-    -u key.tpub -r key.tpriv
-  tpm2_flushcontext -t
-  tpm2_load -Q -C srk.ctx -u key.tpub -r key.tpriv -c key.ctx
-  tpm2_flushcontext -t
-  tpm2_evictcontrol -Q -C o -c key.ctx 0x81000010 >/dev/null
-  tpm2_flushcontext -t
-  tpm2_readpublic -Q -c 0x81000010 -f pem -o key.pub.pem
-  openssl req -new -key "$work/fx/ca.key" -subj "/CN=tpm gateway" -out key.csr 2>/dev/null
-  openssl x509 -req -in key.csr -CA "$work/fx/ca.pem" -CAkey "$work/fx/ca.key" -force_pubkey key.pub.pem \
-    -set_serial 0x7f10 -extfile leaf.cnf -extensions leaf -days 1 -sha256 -out key.cert.pem 2>/dev/null
-)
+tcti=$(cat "$tpm/tcti")
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 role=arn:aws:iam::123456789012:role/edge-gateway
