@@ -388,3 +388,73 @@ fn the_allocator_refuses_inside_a_section_only() {
     });
     assert!(reserved, "Vec::try_reserve inside a section succeeded");
 }
+
+// ---------------------------------------------------------------------------
+// The TPM path: what a host does around one TPM signature.
+
+/// A `TPM2_Sign` answer: an ECDSA signature and an auth area (whose HMAC is
+/// not the real one: the check runs in full and says no).
+#[cfg(feature = "tpm")]
+const TPM_SIGN_ANSWER: [u8; 37] = [
+    0x80, 0x02, 0x00, 0x00, 0x00, 0x25, 0x00, 0x00, 0x00, 0x00, // header
+    0x00, 0x00, 0x00, 0x0c, // parameterSize
+    0x00, 0x18, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x02, 0x00, 0x02, 0x03, 0x04, // ECDSA r, s
+    0x00, 0x02, 0xaa, 0xbb, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef, // nonce, attrs, hmac
+];
+
+#[cfg(feature = "tpm")]
+#[test]
+fn tpm_commands_allocate_nothing() {
+    use rolesanywhere_core::tpm::{self, AuthCommand, HmacSession, Response, Signature};
+    let before = refused();
+    measured(Mode::Refuse, || {
+        let mut frame = [0u8; tpm::MAX_FRAME];
+        step("TPM2_CreatePrimary (ECC SRK)");
+        tpm::create_primary(
+            &mut frame,
+            0x4000_0001,
+            &AuthCommand::password(&[]),
+            &tpm::ecc_srk_template(),
+        )
+        .unwrap();
+        step("TPM2_Load");
+        tpm::load(
+            &mut frame,
+            0x8000_0000,
+            &AuthCommand::password(&[]),
+            &[1; 64],
+            &[2; 90],
+        )
+        .unwrap();
+        step("TPM2_StartAuthSession");
+        tpm::start_auth_session(&mut frame, &[3; 32]).unwrap();
+        step("TPM2_Sign with an HMAC session");
+        let mut session = HmacSession::new(0x0200_0000, [3; 32], &[4; 32]).unwrap();
+        let mut params = [0u8; 128];
+        let n = tpm::sign_parameters(
+            &mut params,
+            &[5; 32],
+            tpm::TPM_ALG_ECDSA,
+            tpm::TPM_ALG_SHA256,
+        )
+        .unwrap();
+        let name = [0x00, 0x0b, 6, 6];
+        let auth = session.authorize([7; 32], 0, tpm::TPM_CC_SIGN, &[&name], &params[..n], b"pw");
+        tpm::sign(&mut frame, 0x8000_0001, &auth, &params[..n]).unwrap();
+        step("the answer: split, HMAC checked, signature read");
+        let resp = Response::parse(&TPM_SIGN_ANSWER, 0, true).unwrap().unwrap();
+        assert!(
+            session
+                .verify(tpm::TPM_CC_SIGN, resp.params, &resp.auth.unwrap(), b"pw")
+                .is_err()
+        );
+        assert!(matches!(
+            Signature::parse(resp.params),
+            Ok(Signature::Ecdsa { .. })
+        ));
+        step("the SRK template's public area");
+        tpm::PublicArea::parse(&tpm::ecc_srk_template()).unwrap();
+        step("done");
+    });
+    assert_eq!(refused(), before);
+}

@@ -3,7 +3,8 @@
 #    (thumbv7em-none-eabihf; `std` excluded, it needs an OS; `default` is
 #    empty);
 # 2. the ECDSA path (parse, key check, sign, parse the answer, format the
-#    output) makes no heap allocation: core/tests/no_alloc.rs, without alloc;
+#    output) and the TPM commands around a signature make no heap
+#    allocation: core/tests/no_alloc.rs, without alloc;
 # 3. the bare-metal example (hosts/embedded, no heap, no allocator linked)
 #    links for a 512 KiB flash / 128 KiB RAM part, and runs one CreateSession
 #    call against a canned answer in QEMU's emulated Cortex-M4 (mps2-an386).
@@ -16,7 +17,7 @@ fi
 .ci/tools/bin/cargo-hack hack build -p rolesanywhere-core --target thumbv7em-none-eabihf \
   --feature-powerset --exclude-features std,default
 
-cargo test -p rolesanywhere-core --no-default-features --test no_alloc
+cargo test -p rolesanywhere-core --no-default-features --features tpm --test no_alloc
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 firmware=target/embedded/thumbv7em-none-eabihf/release/rolesanywhere-embedded-example
