@@ -620,7 +620,7 @@ fn debug_names_the_tpm_and_key_but_never_the_password() {
 }
 
 #[test]
-fn swtpm_on_a_unix_socket_works() {
+fn swtpm_on_a_unix_socket_works_both_ways() {
     let (_state, tpm) = fx().tpm_a_unix();
     let server = mock(Behaviour::Normal);
     let out = credential_process(
@@ -633,7 +633,21 @@ fn swtpm_on_a_unix_socket_works() {
     expect_credentials(&out);
     let out = credential_process(&tpm, &server, "ossl-ec.cert.pem", &key_file("ossl-ec"), &[]);
     expect_credentials(&out);
-    assert_accepted(&server, 2);
+    // The original's way (its own tests run swtpm like this): TPM_DEVICE
+    // names the socket, which takes raw TPM commands.
+    let socket = tpm.tcti.strip_prefix("swtpm:path=").unwrap();
+    let url = server.url();
+    let cert = fx().path("h-rsa.cert.pem");
+    let handle = format!("handle:{H_RSA}");
+    let mut args = credential_args(&cert, &handle, &url);
+    args.push("--no-tpm-key-password");
+    expect_credentials(&run_detached(&args, &[("TPM_DEVICE", socket)]));
+    let cert = fx().path("tools-rsa-pw.cert.pem");
+    let key = key_file("tools-rsa-pw");
+    let mut args = credential_args(&cert, &key, &url);
+    args.extend(["--tpm-key-password", TOOLS_PASSWORD]);
+    expect_credentials(&run_detached(&args, &[("TPM_DEVICE", socket)]));
+    assert_accepted(&server, 4);
 }
 
 /// A man in the middle between the helper and swtpm that flips one byte of

@@ -1,4 +1,5 @@
-//! Which TPM to talk to: the original's `TPM_DEVICE`, then a tpm2-tools style
+//! Which TPM to talk to: the original's `TPM_DEVICE` (a device node, or a Unix
+//! socket that takes raw commands), then a tpm2-tools style
 //! TCTI string from `TPM2TOOLS_TCTI`, then `/dev/tpmrm0` (the kernel's
 //! resource manager), then `/dev/tpm0` (spec 2.3).
 
@@ -30,6 +31,9 @@ pub enum Tcti {
         /// Command port.
         port: u16,
     },
+    /// A Unix socket that takes raw TPM commands, as the original's
+    /// `TPM_DEVICE` socket does (go-tpm; swtpm's data socket answers both).
+    RawUnix(PathBuf),
     /// A simulator on a Unix socket (`swtpm:path=...`).
     Unix {
         /// The protocol.
@@ -152,11 +156,12 @@ pub fn select(env: &DeviceEnv) -> Result<Device, String> {
             return Ok(device(path));
         }
         if kind.is_socket() {
-            // The original sends raw TPM commands on a socket; swtpm frames
-            // them. Say which is meant rather than guess.
-            return Err(format!(
-                "TPM_DEVICE {path} is a Unix socket; for swtpm set TPM2TOOLS_TCTI=swtpm:path={path}"
-            ));
+            // As the original: raw TPM commands on the socket (the Go
+            // helper's own tests run swtpm this way).
+            return Ok(Device {
+                tcti: Tcti::RawUnix(PathBuf::from(path)),
+                name: path.clone(),
+            });
         }
         use std::os::unix::fs::PermissionsExt;
         return Err(format!(
@@ -251,11 +256,11 @@ mod tests {
     }
 
     #[test]
-    fn unix_sockets_in_tpm_device_get_a_hint() {
+    fn a_unix_socket_in_tpm_device_takes_raw_commands() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("swtpm.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let e = select(&env(Some(path.to_str().unwrap()), None)).unwrap_err();
-        assert!(e.contains("TPM2TOOLS_TCTI=swtpm:path="), "{e}");
+        let d = select(&env(Some(path.to_str().unwrap()), None)).unwrap();
+        assert_eq!(d.tcti, Tcti::RawUnix(path));
     }
 }

@@ -1,7 +1,9 @@
 //! Moving command frames to the TPM and responses back: a character device
-//! (one `write`, one `read`, as the kernel driver expects) or a simulator
-//! socket with the mssim/swtpm framing (`TPM_SEND_COMMAND`, locality, size,
-//! command; then size, response, and a zero acknowledgement).
+//! (one `write`, one `read`, as the kernel driver expects), a Unix socket
+//! taking raw frames (the original's `TPM_DEVICE` socket: the response is
+//! read by its header's size), or a simulator socket with the mssim/swtpm
+//! framing (`TPM_SEND_COMMAND`, locality, size, command; then size, response,
+//! and a zero acknowledgement).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -51,7 +53,15 @@ pub struct Transport {
 
 enum Inner {
     Device(File),
+    Raw(Stream),
     Simulator(Stream),
+}
+
+fn unix(path: &std::path::Path) -> io::Result<Stream> {
+    let s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    s.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+    Ok(Stream::Unix(s))
 }
 
 fn u32_at(b: [u8; 4]) -> u32 {
@@ -83,12 +93,8 @@ impl Transport {
                 s.set_nodelay(true)?;
                 Inner::Simulator(Stream::Tcp(s))
             }
-            Tcti::Unix { path, .. } => {
-                let s = UnixStream::connect(path)?;
-                s.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-                s.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-                Inner::Simulator(Stream::Unix(s))
-            }
+            Tcti::Unix { path, .. } => Inner::Simulator(unix(path)?),
+            Tcti::RawUnix(path) => Inner::Raw(unix(path)?),
         };
         Ok(Transport { inner })
     }
@@ -108,6 +114,24 @@ impl Transport {
                     ));
                 }
                 Ok(n)
+            }
+            Inner::Raw(s) => {
+                s.write_all(command)?;
+                // tag (2), responseSize (4), responseCode (4), then the rest.
+                let head = response.get_mut(..10).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "response buffer too small")
+                })?;
+                s.read_exact(head)?;
+                let len = usize::try_from(u32_at([head[2], head[3], head[4], head[5]]))
+                    .unwrap_or(usize::MAX);
+                let rest = response.get_mut(10..len).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the TPM announced a {len}-byte response"),
+                    )
+                })?;
+                s.read_exact(rest)?;
+                Ok(len)
             }
             Inner::Simulator(s) => {
                 let size = u32::try_from(command.len())
