@@ -38,6 +38,16 @@ impl<'a> SliceWriter<'a> {
         self.len
     }
 
+    /// The bytes written so far.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// The bytes written so far, to fix up a field known only at the end.
+    pub fn written_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(..self.len).unwrap_or_default()
+    }
+
     /// Appends `bytes`, or fails without writing anything.
     pub fn put(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
         let end = self.len.checked_add(bytes.len()).ok_or(Overflow)?;

@@ -58,20 +58,21 @@ pub struct Response<'a> {
     pub auth: Option<AuthResponse<'a>>,
 }
 
-fn frame(
-    out: &mut [u8],
+/// Writes a command's header, handles and authorization area; the caller
+/// appends the parameters and hands the writer to [`finish`].
+fn begin<'b>(
+    out: &'b mut [u8],
     code: u32,
     handles: &[u32],
     auth: Option<&AuthCommand<'_>>,
-    params: &[u8],
-) -> Result<usize, Error> {
+) -> Result<Writer<'b>, Error> {
     let mut w = Writer::new(out);
     w.u16(if auth.is_some() {
         TPM_ST_SESSIONS
     } else {
         TPM_ST_NO_SESSIONS
     })?;
-    w.u32(0)?;
+    w.u32(0)?; // commandSize, set by `finish`
     w.u32(code)?;
     for h in handles {
         w.u32(*h)?;
@@ -84,7 +85,11 @@ fn frame(
         w.u8(a.attributes)?;
         w.tpm2b(a.hmac)?;
     }
-    w.bytes(params)?;
+    Ok(w)
+}
+
+/// Sets `commandSize` and returns the frame's length.
+fn finish(mut w: Writer<'_>) -> Result<usize, Error> {
     let len = w.len();
     w.patch_u32(2, u32::try_from(len).map_err(|_| Error::TooLong)?)?;
     Ok(len)
@@ -98,8 +103,7 @@ pub fn create_primary(
     auth: &AuthCommand<'_>,
     template: &[u8],
 ) -> Result<usize, Error> {
-    let mut params = [0u8; 512];
-    let mut w = Writer::new(&mut params);
+    let mut w = begin(out, TPM_CC_CREATE_PRIMARY, &[hierarchy], Some(auth))?;
     // inSensitive: TPM2B_SENSITIVE_CREATE { userAuth: empty, data: empty }.
     w.u16(4)?;
     w.u16(0)?;
@@ -107,14 +111,7 @@ pub fn create_primary(
     w.tpm2b(template)?;
     w.tpm2b(&[])?; // outsideInfo
     w.u32(0)?; // creationPCR: an empty TPML_PCR_SELECTION
-    let n = w.len();
-    frame(
-        out,
-        TPM_CC_CREATE_PRIMARY,
-        &[hierarchy],
-        Some(auth),
-        params.get(..n).unwrap_or_default(),
-    )
+    finish(w)
 }
 
 /// `TPM2_Load` of a key's private and public parts (`TPM2B` bodies) under
@@ -126,23 +123,15 @@ pub fn load(
     private: &[u8],
     public: &[u8],
 ) -> Result<usize, Error> {
-    let mut params = [0u8; MAX_FRAME];
-    let mut w = Writer::new(&mut params);
+    let mut w = begin(out, TPM_CC_LOAD, &[parent], Some(auth))?;
     w.tpm2b(private)?;
     w.tpm2b(public)?;
-    let n = w.len();
-    frame(
-        out,
-        TPM_CC_LOAD,
-        &[parent],
-        Some(auth),
-        params.get(..n).unwrap_or_default(),
-    )
+    finish(w)
 }
 
 /// `TPM2_ReadPublic` of a loaded or persistent object.
 pub fn read_public(out: &mut [u8], handle: u32) -> Result<usize, Error> {
-    frame(out, TPM_CC_READ_PUBLIC, &[handle], None, &[])
+    finish(begin(out, TPM_CC_READ_PUBLIC, &[handle], None)?)
 }
 
 /// `TPM2_StartAuthSession` of an unbound, unsalted HMAC session with
@@ -151,26 +140,25 @@ pub fn start_auth_session(out: &mut [u8], nonce_caller: &[u8]) -> Result<usize, 
     if !(16..=32).contains(&nonce_caller.len()) {
         return Err(Error::NonceLength);
     }
-    let mut params = [0u8; 64];
-    let mut w = Writer::new(&mut params);
+    let mut w = begin(
+        out,
+        TPM_CC_START_AUTH_SESSION,
+        &[TPM_RH_NULL, TPM_RH_NULL],
+        None,
+    )?;
     w.tpm2b(nonce_caller)?;
     w.tpm2b(&[])?; // encryptedSalt
     w.u8(0x00)?; // TPM_SE_HMAC
     w.u16(TPM_ALG_NULL)?; // symmetric: none
     w.u16(TPM_ALG_SHA256)?; // authHash
-    let n = w.len();
-    frame(
-        out,
-        TPM_CC_START_AUTH_SESSION,
-        &[TPM_RH_NULL, TPM_RH_NULL],
-        None,
-        params.get(..n).unwrap_or_default(),
-    )
+    finish(w)
 }
 
 /// `TPM2_FlushContext`.
 pub fn flush_context(out: &mut [u8], handle: u32) -> Result<usize, Error> {
-    frame(out, TPM_CC_FLUSH_CONTEXT, &[], None, &handle.to_be_bytes())
+    let mut w = begin(out, TPM_CC_FLUSH_CONTEXT, &[], None)?;
+    w.u32(handle)?;
+    finish(w)
 }
 
 /// The parameters of `TPM2_Sign`: `digest` under `scheme`
@@ -201,7 +189,9 @@ pub fn sign(
     auth: &AuthCommand<'_>,
     params: &[u8],
 ) -> Result<usize, Error> {
-    frame(out, TPM_CC_SIGN, &[key], Some(auth), params)
+    let mut w = begin(out, TPM_CC_SIGN, &[key], Some(auth))?;
+    w.bytes(params)?;
+    finish(w)
 }
 
 /// The result of a response frame: a TPM error code, or the parts.

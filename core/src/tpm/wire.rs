@@ -2,44 +2,47 @@
 //! integers are big-endian, a `TPM2B_*` is a `u16` size then that many bytes.
 
 use super::Error;
+use crate::buf::SliceWriter;
 
-/// Writes a TPM structure into a caller's buffer.
-#[derive(Debug)]
+/// Writes a TPM structure into a caller's buffer: big-endian integers and
+/// `TPM2B`s on top of the crate's [`SliceWriter`].
 pub struct Writer<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+    inner: SliceWriter<'a>,
+}
+
+impl core::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Lengths only: a command may carry a password.
+        f.debug_struct("Writer").field("len", &self.len()).finish()
+    }
 }
 
 impl<'a> Writer<'a> {
     /// A writer at the start of `buf`.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, len: 0 }
+        Writer {
+            inner: SliceWriter::new(buf),
+        }
     }
 
     /// Bytes written so far.
     pub fn len(&self) -> usize {
-        self.len
+        self.inner.len()
     }
 
     /// Whether nothing has been written.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The bytes written so far.
     pub fn written(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
+        self.inner.written()
     }
 
     /// Appends raw bytes.
     pub fn bytes(&mut self, b: &[u8]) -> Result<(), Error> {
-        let end = self.len.checked_add(b.len()).ok_or(Error::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(b);
-        self.len = end;
-        Ok(())
+        self.inner.put(b).map_err(|_| Error::BufferTooSmall)
     }
 
     /// Appends a `u8`.
@@ -66,9 +69,9 @@ impl<'a> Writer<'a> {
 
     /// Overwrites four bytes at `at` (a size field known only at the end).
     pub fn patch_u32(&mut self, at: usize, v: u32) -> Result<(), Error> {
-        let end = at.checked_add(4).filter(|e| *e <= self.len);
-        let end = end.ok_or(Error::BufferTooSmall)?;
-        self.buf
+        let end = at.checked_add(4).ok_or(Error::BufferTooSmall)?;
+        self.inner
+            .written_mut()
             .get_mut(at..end)
             .ok_or(Error::BufferTooSmall)?
             .copy_from_slice(&v.to_be_bytes());

@@ -142,7 +142,8 @@ pub struct Connection {
     device: String,
     /// Transient objects and sessions to flush, oldest first.
     transient: Vec<u32>,
-    /// The response buffer, reused by every command.
+    /// The command and response buffers, reused by every command.
+    command: Vec<u8>,
     response: Vec<u8>,
 }
 
@@ -151,17 +152,6 @@ fn is_hierarchy(handle: u32) -> bool {
         handle,
         TPM_RH_OWNER | TPM_RH_NULL | TPM_RH_ENDORSEMENT | TPM_RH_PLATFORM
     )
-}
-
-/// Builds a command into a fresh buffer.
-fn build(
-    what: &str,
-    f: impl FnOnce(&mut [u8]) -> Result<usize, tpm::Error>,
-) -> Result<Vec<u8>, TpmError> {
-    let mut buf = vec![0u8; tpm::MAX_FRAME];
-    let n = f(&mut buf).map_err(|e| TpmError::new(what, Cause::Protocol(e)))?;
-    buf.truncate(n);
-    Ok(buf)
 }
 
 impl Connection {
@@ -183,18 +173,22 @@ impl Connection {
             transport,
             device: device.name.clone(),
             transient: Vec::new(),
+            command: vec![0u8; tpm::MAX_FRAME],
             response: vec![0u8; tpm::MAX_FRAME],
         })
     }
 
-    /// Sends `command` and splits the answer; TPM error codes become errors.
-    fn call(
+    /// Builds a command with `build`, sends it and splits the answer; TPM
+    /// error codes become errors.
+    fn run(
         &mut self,
         what: &str,
-        command: &[u8],
         handles: usize,
         sessions: bool,
+        build: impl FnOnce(&mut [u8]) -> Result<usize, tpm::Error>,
     ) -> Result<Response<'_>, TpmError> {
+        let n = build(&mut self.command).map_err(|e| TpmError::new(what, Cause::Protocol(e)))?;
+        let command = self.command.get(..n).unwrap_or_default();
         let n = self
             .transport
             .transact(command, &mut self.response)
@@ -211,15 +205,14 @@ impl Connection {
     fn flush(&mut self, handle: u32) -> Result<(), TpmError> {
         self.transient.retain(|h| *h != handle);
         let what = "flushing a transient object";
-        let cmd = build(what, |b| tpm::flush_context(b, handle))?;
-        self.call(what, &cmd, 0, false).map(|_| ())
+        self.run(what, 0, false, |b| tpm::flush_context(b, handle))
+            .map(|_| ())
     }
 
     /// Reads an object's public area and name.
     fn read_public(&mut self, handle: u32, name: &str) -> Result<LoadedKey, TpmError> {
         let what = format!("reading the public key of {name}");
-        let cmd = build(&what, |b| tpm::read_public(b, handle))?;
-        let resp = self.call(&what, &cmd, 0, false)?;
+        let resp = self.run(&what, 0, false, |b| tpm::read_public(b, handle))?;
         let (public, tpm_name) = tpm::read_public_response(resp.params)
             .map_err(|e| TpmError::new(what.as_str(), Cause::Protocol(e)))?;
         Ok(LoadedKey {
@@ -250,10 +243,11 @@ impl Connection {
                 "creating the {kind} storage key under hierarchy 0x{:08x}",
                 file.parent
             );
-            let cmd = build(&what, |b| {
-                tpm::create_primary(b, file.parent, &empty, &template)
-            })?;
-            let handle = self.call(&what, &cmd, 1, true)?.handle;
+            let handle = self
+                .run(&what, 1, true, |b| {
+                    tpm::create_primary(b, file.parent, &empty, &template)
+                })?
+                .handle;
             let handle = handle
                 .ok_or_else(|| TpmError::msg(format!("{what}: the TPM returned no handle")))?;
             self.transient.push(handle);
@@ -262,10 +256,9 @@ impl Connection {
             (file.parent, None)
         };
         let what = format!("loading the key under its parent 0x{:08x}", file.parent);
-        let cmd = build(&what, |b| {
+        let resp = self.run(&what, 1, true, |b| {
             tpm::load(b, parent, &empty, &file.private, &file.public)
         })?;
-        let resp = self.call(&what, &cmd, 1, true)?;
         let handle = resp.handle;
         let name = tpm::load_response(resp.params)
             .map_err(|e| TpmError::new(what.as_str(), Cause::Protocol(e)))?
@@ -289,8 +282,7 @@ impl Connection {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce)
             .map_err(|e| TpmError::msg(format!("{what}: no random numbers: {e}")))?;
-        let cmd = build(what, |b| tpm::start_auth_session(b, &nonce))?;
-        let resp = self.call(what, &cmd, 1, false)?;
+        let resp = self.run(what, 1, false, |b| tpm::start_auth_session(b, &nonce))?;
         let handle = resp
             .handle
             .ok_or_else(|| TpmError::msg(format!("{what}: the TPM returned no handle")))?;
@@ -333,8 +325,7 @@ impl Connection {
         let session_handle = session.handle;
         // continueSession clear: the TPM ends the session with the command.
         let auth = session.authorize(fresh, 0, tpm::TPM_CC_SIGN, &[&key.name], params, password);
-        let cmd = build(what, |b| tpm::sign(b, key.handle, &auth, params))?;
-        let resp = self.call(what, &cmd, 0, true)?;
+        let resp = self.run(what, 0, true, |b| tpm::sign(b, key.handle, &auth, params))?;
         let checked = match &resp.auth {
             Some(a) => session
                 .verify(tpm::TPM_CC_SIGN, resp.params, a, password)
@@ -360,9 +351,7 @@ impl Drop for Connection {
         // Newest first: a key before the session that used it. Errors are
         // ignored: a closing connection has nowhere to report to.
         while let Some(handle) = self.transient.pop() {
-            if let Ok(cmd) = build("flush", |b| tpm::flush_context(b, handle)) {
-                let _ = self.call("flush", &cmd, 0, false);
-            }
+            let _ = self.run("flush", 0, false, |b| tpm::flush_context(b, handle));
         }
     }
 }
