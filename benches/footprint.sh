@@ -80,24 +80,10 @@ cleanup() {
 }
 trap cleanup EXIT
 bash scripts/make-fixtures.sh "$work/fx"
-start_mock() { # name, extra args...; sets $url
-  local name=$1
-  shift
-  target/release/mock-rolesanywhere --fixtures "$work/fx" --timeout-secs 1800 "$@" \
-    >"$work/$name.out" 2>"$work/$name.log" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^listening //p' "$work/$name.out")
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  echo "footprint: mock ($name) did not start" >&2
-  cat "$work/$name.log" >&2
-  exit 1
-}
-start_mock http
+source scripts/mock.sh
+start_mock target/release/mock-rolesanywhere http --timeout-secs 1800
 http_url=$url
-start_mock https --tls
+start_mock target/release/mock-rolesanywhere https --timeout-secs 1800 --tls
 https_url=$url
 
 # A persistent P-256 key in swtpm, when swtpm and tpm2-tools are here.

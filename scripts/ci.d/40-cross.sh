@@ -45,25 +45,11 @@ cleanup() {
 trap cleanup EXIT
 
 bash scripts/make-fixtures.sh "$work/fx"
-start_mock() { # name, requests, extra args...; sets $url
-  # The requests of every target; it exits by itself after them (or 300 s).
-  local name=$1 max=$2
-  shift 2
-  target/debug/mock-rolesanywhere --fixtures "$work/fx" --max-requests "$max" --timeout-secs 300 "$@" \
-    >"$work/$name.out" 2>"$work/$name.log" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^listening //p' "$work/$name.out")
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  echo "40-cross: mock ($name) did not start:" >&2
-  cat "$work/$name.log" >&2
-  exit 1
-}
-start_mock http 6
+# Each mock exits by itself after the requests of every target (or 300 s).
+source scripts/mock.sh
+start_mock target/debug/mock-rolesanywhere http --max-requests 6 --timeout-secs 300
 http_url=$url
-start_mock https 3 --tls
+start_mock target/debug/mock-rolesanywhere https --max-requests 3 --timeout-secs 300 --tls
 https_url=$url
 
 # --- a persistent P-256 key in swtpm, and a certificate for it ---------------
