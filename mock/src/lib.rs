@@ -70,6 +70,7 @@ use std::time::Duration;
 
 pub use error::MockError;
 pub use server::MockServer;
+pub use time::{format_iso8601, parse_iso8601};
 
 /// How the mock answers a request.
 ///

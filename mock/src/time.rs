@@ -49,7 +49,7 @@ fn split(unix: u64) -> (i64, u32, u32, u64, u64, u64) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, the `expiration` format of CreateSession.
-pub(crate) fn format_iso8601(unix: u64) -> String {
+pub fn format_iso8601(unix: u64) -> String {
     let (y, mo, d, h, mi, s) = split(unix);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
@@ -59,6 +59,18 @@ pub(crate) fn format_iso8601(unix: u64) -> String {
 pub(crate) fn format_amz_date(unix: u64) -> String {
     let (y, mo, d, h, mi, s) = split(unix);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// Parses a strict `YYYY-MM-DDTHH:MM:SSZ` (what [`format_iso8601`] writes)
+/// into Unix seconds.
+pub fn parse_iso8601(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if b.len() != 20 || separators.iter().any(|(i, c)| b.get(*i) != Some(c)) {
+        return None;
+    }
+    let compact: String = s.chars().filter(|c| *c != '-' && *c != ':').collect();
+    parse_amz_date(&compact)
 }
 
 /// Parses a strict `YYYYMMDDTHHMMSSZ` into Unix seconds.
@@ -120,6 +132,22 @@ mod tests {
         while t < 5_000_000_000 {
             assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t));
             t += 86_400 * 13 + 3_607;
+        }
+    }
+
+    #[test]
+    fn iso8601_parses_back_and_refuses_other_shapes() {
+        assert_eq!(
+            parse_iso8601(&format_iso8601(951_782_400)),
+            Some(951_782_400)
+        );
+        for bad in [
+            "2015-08-30 12:36:00Z",
+            "20150830T123600Z",
+            "2015-08-30T12-36-00Z",
+            "2015-13-30T12:36:00Z",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
     }
 

@@ -259,40 +259,14 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (days-from-civil
-/// inverse, Howard Hinnant's algorithm).
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (the mock's formatter).
 pub fn iso8601(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    rolesanywhere_mock::format_iso8601(t)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` back to seconds since the epoch.
 pub fn parse_iso8601(s: &str) -> u64 {
-    let n = |a: usize, b: usize| -> i64 { s.get(a..b).unwrap().parse().unwrap() };
-    assert!(s.len() == 20 && s.ends_with('Z'), "{s}");
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)) as u64
+    rolesanywhere_mock::parse_iso8601(s).unwrap_or_else(|| panic!("not YYYY-MM-DDTHH:MM:SSZ: {s}"))
 }
 
 #[cfg(test)]
