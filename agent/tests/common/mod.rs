@@ -9,7 +9,7 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub use rolesanywhere_mock::{Behaviour, MockConfig, MockServer};
@@ -148,4 +148,22 @@ pub fn expect_failure(out: &Output, needle: &str) -> String {
     assert!(lines[0].starts_with("aws_signing_helper: "), "{stderr}");
     assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
     stderr
+}
+
+/// Runs the binary in a new session (`setsid -w`) with no controlling
+/// terminal, so a password or PIN prompt fails instead of waiting for a
+/// person (as under an SDK's credential_process), with only `PATH` and
+/// `env` in its environment.
+pub fn run_detached(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("-w")
+        .arg(env!("CARGO_BIN_EXE_aws_signing_helper"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("setsid (util-linux) runs the binary")
 }

@@ -225,17 +225,7 @@ fn base_command(program: &str, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Runs the binary in a new session with no controlling terminal, so a
-/// PIN prompt cannot reach whoever runs the tests.
-pub fn run_detached(args: &[&str], env: &[(&str, &str)]) -> Output {
-    base_command("setsid", env)
-        .arg("-w")
-        .arg(env!("CARGO_BIN_EXE_aws_signing_helper"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("setsid (util-linux) runs the binary")
-}
+pub use crate::common::run_detached;
 
 /// Kills a child on drop, so a hung test never leaves it behind.
 struct KillOnDrop(Child);

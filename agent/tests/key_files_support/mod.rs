@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use ml_dsa::signature::Keypair as _;
@@ -226,14 +226,7 @@ pub fn kf(name: &str) -> String {
 /// Runs the binary in a new session (`setsid -w`): no controlling terminal,
 /// so `/dev/tty` cannot be opened, as under an SDK's credential_process.
 pub fn run_no_tty(args: &[&str]) -> Output {
-    let mut cmd = Command::new("setsid");
-    cmd.arg("-w")
-        .arg(env!("CARGO_BIN_EXE_aws_signing_helper"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null());
-    cmd.output().expect("run setsid (util-linux)")
+    crate::common::run_detached(args, &[])
 }
 
 pub fn decode_b64(s: &str) -> Vec<u8> {

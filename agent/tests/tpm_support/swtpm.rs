@@ -154,22 +154,7 @@ pub fn tool(dir: &Path, tcti: &str, program: &str, args: &[&str]) -> Output {
     out
 }
 
-/// Runs the helper in a new session without a controlling terminal
-/// (`setsid -w`), so a prompt fails instead of waiting for a person, with
-/// only the environment given.
-pub fn run_detached(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new("setsid");
-    cmd.arg("-w")
-        .arg(env!("CARGO_BIN_EXE_aws_signing_helper"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run setsid aws_signing_helper")
-}
+pub use crate::common::run_detached;
 
 /// Runs the helper on a pseudo-terminal (util-linux `script`) and types one
 /// line of `input` after each password prompt appears (and echo is off): for
