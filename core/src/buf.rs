@@ -39,11 +39,13 @@ impl<'a> SliceWriter<'a> {
     }
 
     /// The bytes written so far.
+    #[cfg(feature = "tpm")]
     pub fn written(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
     /// The bytes written so far, to fix up a field known only at the end.
+    #[cfg(feature = "tpm")]
     pub fn written_mut(&mut self) -> &mut [u8] {
         self.buf.get_mut(..self.len).unwrap_or_default()
     }
